@@ -1,0 +1,63 @@
+//! Fixed-window counters kept in the database, so that limits hold across every instance.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::Limit;
+use crate::error::ApiError;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct RateLimiter {
+    store: Arc<dyn Store>,
+    clock: Clock,
+}
+
+impl RateLimiter {
+    pub fn new(store: Arc<dyn Store>, clock: Clock) -> Self {
+        Self { store, clock }
+    }
+
+    /// Counts one event for `key` and refuses it when the limit is passed.
+    pub async fn hit(&self, key: &str, limit: Limit) -> Result<(), ApiError> {
+        let window = limit.window.as_secs() as i64;
+        let now = self.clock.now();
+        let (count, started) = self.store.hit(key, window, now).await?;
+        if count > i64::from(limit.max) {
+            return Err(too_many(started + window - now));
+        }
+        Ok(())
+    }
+
+    /// Refuses when `key` has already used its limit, without counting an event.
+    pub async fn check(&self, key: &str, limit: Limit) -> Result<(), ApiError> {
+        let window = limit.window.as_secs() as i64;
+        let now = self.clock.now();
+        let (count, started) = self.store.hits(key, window, now).await?;
+        if count >= i64::from(limit.max) {
+            return Err(too_many(started + window - now));
+        }
+        Ok(())
+    }
+
+    /// Counts one failure for `key`.
+    pub async fn record(&self, key: &str, limit: Limit) -> Result<(), ApiError> {
+        let window = limit.window.as_secs() as i64;
+        self.store.hit(key, window, self.clock.now()).await?;
+        Ok(())
+    }
+
+    pub async fn reset(&self, key: &str) -> Result<(), ApiError> {
+        Ok(self.store.reset_hits(key).await?)
+    }
+}
+
+fn too_many(retry_after: i64) -> ApiError {
+    let retry_after = retry_after.max(1) as u64;
+    let minutes = retry_after.div_ceil(60);
+    ApiError::TooManyRequests {
+        code: "too_many_requests",
+        detail: format!("Слишком много попыток. Повторите через {minutes} мин."),
+        retry_after,
+    }
+}

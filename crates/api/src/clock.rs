@@ -1,0 +1,28 @@
+//! The time as the portal sees it. Production reads the system clock; tests move it forward to
+//! pass expiries, windows and months without waiting.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    offset_secs: Arc<AtomicI64>,
+}
+
+impl Clock {
+    /// Unix seconds.
+    pub fn now(&self) -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp() + self.offset_secs.load(Ordering::Relaxed)
+    }
+
+    pub fn today(&self) -> time::Date {
+        time::OffsetDateTime::from_unix_timestamp(self.now())
+            .map(|t| t.date())
+            .unwrap_or(time::Date::MIN)
+    }
+
+    /// Moves this clock (and every copy of it) forward.
+    pub fn advance(&self, secs: i64) {
+        self.offset_secs.fetch_add(secs, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,15 @@
+//! The Личный кабинет server: JSON API under `/api/v1`, the SPA, docs and probes.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod identity;
+pub mod mail;
+pub mod metrics;
+pub mod openapi;
+pub mod routes;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,168 @@
+//! Russian letters from the files under `templates/`: a `.txt` file whose first line is the
+//! subject, and an `.html` fragment placed into `layout.html`. Values are HTML-escaped there.
+
+use crate::store::OutgoingMail;
+
+/// Every letter the portal sends, with the values it needs.
+pub enum Letter<'a> {
+    ConfirmRegistration {
+        full_name: &'a str,
+        link: &'a str,
+    },
+    AlreadyRegistered {
+        login_link: &'a str,
+        forgot_link: &'a str,
+    },
+    ResetPassword {
+        full_name: &'a str,
+        link: &'a str,
+    },
+    ChangeEmail {
+        full_name: &'a str,
+        link: &'a str,
+    },
+    EmailChanged {
+        full_name: &'a str,
+        new_email: &'a str,
+    },
+    PasswordChanged {
+        full_name: &'a str,
+        forgot_link: &'a str,
+    },
+}
+
+impl Letter<'_> {
+    fn files(&self) -> (&'static str, &'static str) {
+        macro_rules! template {
+            ($name:literal) => {
+                (
+                    include_str!(concat!("../../templates/", $name, ".txt")),
+                    include_str!(concat!("../../templates/", $name, ".html")),
+                )
+            };
+        }
+        match self {
+            Self::ConfirmRegistration { .. } => template!("confirm_registration"),
+            Self::AlreadyRegistered { .. } => template!("already_registered"),
+            Self::ResetPassword { .. } => template!("reset_password"),
+            Self::ChangeEmail { .. } => template!("change_email"),
+            Self::EmailChanged { .. } => template!("email_changed"),
+            Self::PasswordChanged { .. } => template!("password_changed"),
+        }
+    }
+
+    fn values(&self) -> Vec<(&'static str, &str)> {
+        match *self {
+            Self::ConfirmRegistration { full_name, link }
+            | Self::ResetPassword { full_name, link }
+            | Self::ChangeEmail { full_name, link } => {
+                vec![("full_name", full_name), ("link", link)]
+            }
+            Self::AlreadyRegistered {
+                login_link,
+                forgot_link,
+            } => {
+                vec![("login_link", login_link), ("forgot_link", forgot_link)]
+            }
+            Self::EmailChanged {
+                full_name,
+                new_email,
+            } => {
+                vec![("full_name", full_name), ("new_email", new_email)]
+            }
+            Self::PasswordChanged {
+                full_name,
+                forgot_link,
+            } => {
+                vec![("full_name", full_name), ("forgot_link", forgot_link)]
+            }
+        }
+    }
+}
+
+/// Renders letters with the branch's name and hotline in every footer.
+#[derive(Debug, Clone)]
+pub struct Templates {
+    branch: String,
+    hotline: String,
+}
+
+impl Templates {
+    pub fn new(branch: &str, hotline: &str) -> Self {
+        Self {
+            branch: branch.to_owned(),
+            hotline: hotline.to_owned(),
+        }
+    }
+
+    /// `recipient` is the address as it is sent (punycode domain).
+    pub fn render(&self, recipient: &str, letter: &Letter<'_>) -> OutgoingMail {
+        let (text_file, html_file) = letter.files();
+        let mut values = letter.values();
+        values.push(("hotline", &self.hotline));
+        values.push(("branch", &self.branch));
+
+        let (subject, body) = text_file.split_once('\n').unwrap_or((text_file, ""));
+        let text = fill(body.trim_start(), &values, |v| v.to_owned());
+        let content = fill(html_file, &values, escape_html);
+        let html = fill(
+            include_str!("../../templates/layout.html"),
+            &[
+                ("subject", subject),
+                ("branch", &self.branch),
+                ("hotline", &self.hotline),
+            ],
+            escape_html,
+        )
+        .replace("{{content}}", &content);
+        OutgoingMail {
+            recipient: recipient.to_owned(),
+            subject: subject.trim().to_owned(),
+            text,
+            html,
+        }
+    }
+}
+
+fn fill(template: &str, values: &[(&str, &str)], encode: impl Fn(&str) -> String) -> String {
+    values
+        .iter()
+        .fold(template.to_owned(), |text, (key, value)| {
+            text.replace(&format!("{{{{{key}}}}}"), &encode(value))
+        })
+}
+
+fn escape_html(value: &str) -> String {
+    value
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letters_fill_every_placeholder_and_escape_html() {
+        let templates = Templates::new("Филиал", "8(8412)21-07-21");
+        let mail = templates.render(
+            "a@mail.ru",
+            &Letter::ConfirmRegistration {
+                full_name: "Иванов <script>",
+                link: "http://x/confirm-email?token=abc&x=1",
+            },
+        );
+        assert_eq!(mail.subject, "Подтверждение регистрации");
+        assert!(mail.text.contains("http://x/confirm-email?token=abc&x=1"));
+        assert!(mail.text.contains("Иванов <script>"));
+        assert!(mail.html.contains("Иванов &lt;script&gt;"));
+        assert!(mail.html.contains("token=abc&amp;x=1"));
+        assert!(mail.html.contains("8(8412)21-07-21"));
+        for body in [&mail.text, &mail.html] {
+            assert!(!body.contains("{{"), "unfilled placeholder in {body}");
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! The OpenAPI document: every path, schema and error response. `openapi/openapi.json` is this
+//! document, committed; `cargo xtask openapi` writes it and a test keeps them equal.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{FieldError, Problem};
+use crate::routes::{auth, me, system};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Личный кабинет — API",
+        version = "1.0.0",
+        description = "The JSON API of the customer portal of a heat and hot-water utility. \
+Errors are `application/problem+json` (RFC 9457) with a stable `code`, a Russian `detail` and \
+per-field `errors`. Decimal quantities travel as strings, dates as ISO 8601. Customers and \
+operators send `Authorization: Bearer <access_token>` from `/api/v1/auth/login`; integrators \
+send `Authorization: Bearer <api key>`."
+    ),
+    paths(
+        system::healthz,
+        system::readyz,
+        system::metrics,
+        system::info,
+        auth::register,
+        auth::resend_confirmation,
+        auth::confirm_email,
+        auth::login,
+        auth::refresh,
+        auth::logout,
+        auth::forgot_password,
+        auth::reset_password,
+        auth::confirm_email_change,
+        me::get_me,
+        me::patch_me,
+        me::change_email,
+        me::change_password,
+        me::list_sessions,
+        me::end_other_sessions,
+        me::end_session,
+    ),
+    components(schemas(Problem, FieldError)),
+    modifiers(&Security, &ApiPrefix),
+    tags(
+        (name = "system", description = "Probes, metrics and the branch's information"),
+        (name = "auth", description = "Registration, sign-in, sessions and password recovery"),
+        (name = "me", description = "The signed-in user's settings"),
+    )
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(Http::builder().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Handlers are mounted under `/api/v1` (probes and docs at the root): the document shows the
+/// full paths clients call.
+struct ApiPrefix;
+
+impl Modify for ApiPrefix {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        const ROOT: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+        let paths = std::mem::take(&mut openapi.paths.paths);
+        openapi.paths.paths = paths
+            .into_iter()
+            .map(|(path, item)| {
+                let full = if ROOT.contains(&path.as_str()) {
+                    path
+                } else {
+                    format!("/api/v1{path}")
+                };
+                (full, item)
+            })
+            .collect();
+    }
+}
+
+/// The document as committed: pretty JSON with a final newline.
+pub fn document() -> String {
+    let mut json = ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises");
+    json.push('\n');
+    json
+}

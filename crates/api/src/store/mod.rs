@@ -1,0 +1,292 @@
+//! Persistence behind two traits: [`Store`] for reads and single-statement writes, and [`Tx`] for
+//! a unit of work that commits as a whole (a change together with the e-mail it causes). SQLite
+//! and PostgreSQL implement both from one body of SQL (`sql.rs`); the URL scheme picks one.
+
+mod postgres;
+mod sql;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+pub type StoreResult<T> = Result<T, sqlx::Error>;
+
+/// Opens the database named by `url` and brings its schema up to date.
+pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else {
+        let scheme = url.split(':').next().unwrap_or_default();
+        anyhow::bail!(
+            "DATABASE_URL has an unsupported scheme {scheme:?}: use sqlite://path or postgres://…"
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Customer,
+    Operator,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer => "customer",
+            Self::Operator => "operator",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "customer" => Some(Self::Customer),
+            "operator" => Some(Self::Operator),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRecord {
+    pub id: i64,
+    pub email: String,
+    pub full_name: String,
+    pub phone: String,
+    pub password_hash: String,
+    pub role: String,
+    pub email_confirmed_at: Option<i64>,
+    pub token_version: i64,
+    pub created_at: i64,
+}
+
+impl UserRecord {
+    pub fn role(&self) -> Role {
+        Role::parse(&self.role).unwrap_or(Role::Customer)
+    }
+}
+
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub full_name: &'a str,
+    pub phone: &'a str,
+    pub password_hash: &'a str,
+    pub role: Role,
+    pub confirmed: bool,
+    pub consent_version: &'a str,
+    pub now: i64,
+}
+
+/// What a one-time e-mailed token is for; a token works only for its own purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    ConfirmEmail,
+    ResetPassword,
+    ChangeEmail,
+    ActivateAccount,
+}
+
+impl TokenPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ConfirmEmail => "confirm_email",
+            Self::ResetPassword => "reset_password",
+            Self::ChangeEmail => "change_email",
+            Self::ActivateAccount => "activate_account",
+        }
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub user_id: i64,
+    pub payload: Option<String>,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenOutcome {
+    /// The token was valid and is now used up.
+    Taken {
+        user_id: i64,
+        payload: Option<String>,
+    },
+    Expired,
+    /// Unknown, already used, or meant for another purpose.
+    Invalid,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRecord {
+    pub id: i64,
+    pub user_id: i64,
+    pub remember: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub user_agent: String,
+    pub ip: String,
+}
+
+pub struct NewSession<'a> {
+    pub user_id: i64,
+    pub remember: bool,
+    pub now: i64,
+    pub expires_at: i64,
+    pub user_agent: &'a str,
+    pub ip: &'a str,
+    pub refresh_hash: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    Rotated {
+        session_id: i64,
+        user_id: i64,
+        remember: bool,
+        expires_at: i64,
+    },
+    /// The token had been used before: the session is now revoked.
+    Reused,
+    /// Unknown token, or its session ended or expired.
+    Invalid,
+}
+
+/// A message as it will be sent; written to the outbox in the transaction that causes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMail {
+    /// The recipient in its ASCII (punycode) form.
+    pub recipient: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxRecord {
+    pub id: i64,
+    pub message_id: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub attempts: i64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is, for logs and `/readyz`.
+    fn backend(&self) -> &'static str;
+    async fn ping(&self) -> StoreResult<()>;
+    /// Starts a unit of work that holds the write lock (SQLite) until it commits.
+    async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<UserRecord>>;
+    /// The user behind an access token, if its session is still open at `now`.
+    async fn user_in_session(
+        &self,
+        user_id: i64,
+        session_id: i64,
+        now: i64,
+    ) -> StoreResult<Option<UserRecord>>;
+    async fn open_sessions(&self, user_id: i64, now: i64) -> StoreResult<Vec<SessionRecord>>;
+
+    /// Counts one event against `key` in a fixed window and returns the count so far and the
+    /// window's start.
+    async fn hit(&self, key: &str, window_secs: i64, now: i64) -> StoreResult<(i64, i64)>;
+    /// The events counted against `key` in the current window, without counting one.
+    async fn hits(&self, key: &str, window_secs: i64, now: i64) -> StoreResult<(i64, i64)>;
+    async fn reset_hits(&self, key: &str) -> StoreResult<()>;
+
+    /// Takes the oldest due message for `lock_secs`, so that no other sender takes it meanwhile.
+    async fn claim_mail(&self, now: i64, lock_secs: i64) -> StoreResult<Option<OutboxRecord>>;
+    async fn mail_sent(&self, id: i64, now: i64) -> StoreResult<()>;
+    /// Records a failed attempt; `retry_at` `None` means the sender gives up on the message.
+    async fn mail_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<i64>,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// Messages not yet sent nor given up on.
+    async fn pending_mail(&self) -> StoreResult<i64>;
+}
+
+#[async_trait]
+pub trait Tx: Send {
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+
+    async fn user_by_email(&mut self, email: &str) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_id(&mut self, id: i64) -> StoreResult<Option<UserRecord>>;
+    /// Fails with a unique violation when the e-mail is taken.
+    async fn insert_user(&mut self, user: &NewUser<'_>) -> StoreResult<i64>;
+    async fn confirm_email(&mut self, user_id: i64, now: i64) -> StoreResult<()>;
+    async fn update_profile(
+        &mut self,
+        user_id: i64,
+        full_name: &str,
+        phone: &str,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// Sets the password and invalidates every access token issued before.
+    async fn set_password(&mut self, user_id: i64, hash: &str, now: i64) -> StoreResult<()>;
+    /// Sets the e-mail and invalidates every access token issued before; a unique violation
+    /// when another user has it.
+    async fn set_email(&mut self, user_id: i64, email: &str, now: i64) -> StoreResult<()>;
+
+    async fn insert_token(
+        &mut self,
+        user_id: i64,
+        purpose: TokenPurpose,
+        token_hash: &str,
+        payload: Option<&str>,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()>;
+    /// Uses a token up if it is valid for `purpose` at `now`.
+    async fn take_token(
+        &mut self,
+        token_hash: &str,
+        purpose: TokenPurpose,
+        now: i64,
+    ) -> StoreResult<TokenOutcome>;
+
+    async fn create_session(&mut self, session: &NewSession<'_>) -> StoreResult<i64>;
+    /// Replaces a refresh token with a new one; a reused token revokes its session.
+    async fn rotate_refresh(
+        &mut self,
+        old_hash: &str,
+        new_hash: &str,
+        now: i64,
+    ) -> StoreResult<RefreshOutcome>;
+    /// Ends one of the user's sessions; false when it is not theirs or already ended.
+    async fn revoke_session(
+        &mut self,
+        user_id: i64,
+        session_id: i64,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Ends every session of the user but `keep`.
+    async fn revoke_other_sessions(
+        &mut self,
+        user_id: i64,
+        keep: Option<i64>,
+        now: i64,
+    ) -> StoreResult<()>;
+
+    async fn enqueue_mail(&mut self, mail: &OutgoingMail, now: i64) -> StoreResult<()>;
+}
+
+/// True when the error is a violated unique constraint, on either backend.
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}

@@ -1,0 +1,9 @@
+//! API tests: each starts the real server on a random port with a fresh database (SQLite, or
+//! PostgreSQL when `TEST_DATABASE_URL` is set) and talks to it over HTTP.
+
+mod helpers;
+
+mod identity;
+mod openapi;
+mod store;
+mod system;

@@ -1,0 +1,336 @@
+//! The store conformance suite: the same checks against every backend. SQLite always; PostgreSQL
+//! too when `TEST_DATABASE_URL` is set. Each check gets fresh databases.
+
+use std::sync::Arc;
+
+use api::store::{
+    self, NewSession, NewUser, OutgoingMail, RefreshOutcome, Role, Store, TokenOutcome,
+    TokenPurpose, is_unique_violation,
+};
+
+use crate::helpers::random_suffix;
+
+/// A fresh store on every backend available, with a name for messages.
+async fn backends() -> Vec<(&'static str, Arc<dyn Store>, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = store::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("c.sqlite3").display()
+    ))
+    .await
+    .unwrap();
+    let mut all = vec![("sqlite", sqlite, dir)];
+    if let Ok(server) = std::env::var("TEST_DATABASE_URL")
+        && !server.is_empty()
+    {
+        use sqlx::Connection;
+        let name = format!("lk_conformance_{}", random_suffix());
+        let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let base = server.rsplit_once('/').unwrap().0;
+        let pg = store::connect(&format!("{base}/{name}")).await.unwrap();
+        all.push(("postgres", pg, tempfile::tempdir().unwrap()));
+    }
+    all
+}
+
+fn user(email: &str) -> NewUser<'_> {
+    NewUser {
+        email,
+        full_name: "Иванов Иван",
+        phone: "79876543210",
+        password_hash: "$argon2id$fake",
+        role: Role::Customer,
+        confirmed: false,
+        consent_version: "v1",
+        now: 1_000,
+    }
+}
+
+async fn insert_user(store: &dyn Store, email: &str) -> i64 {
+    let mut tx = store.begin().await.unwrap();
+    let id = tx.insert_user(&user(email)).await.unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+#[tokio::test]
+async fn users_are_unique_by_email_and_a_rolled_back_unit_leaves_nothing() {
+    for (backend, store, _dir) in backends().await {
+        let id = insert_user(store.as_ref(), "a@mail.ru").await;
+        let found = store.user_by_email("a@mail.ru").await.unwrap().unwrap();
+        assert_eq!((found.id, found.role()), (id, Role::Customer), "{backend}");
+        assert!(found.email_confirmed_at.is_none());
+
+        let mut tx = store.begin().await.unwrap();
+        let error = tx.insert_user(&user("a@mail.ru")).await.unwrap_err();
+        assert!(is_unique_violation(&error), "{backend}: {error}");
+        drop(tx);
+
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_user(&user("b@mail.ru")).await.unwrap();
+        tx.enqueue_mail(&mail("b@mail.ru"), 1_000).await.unwrap();
+        drop(tx); // no commit
+        assert!(
+            store.user_by_email("b@mail.ru").await.unwrap().is_none(),
+            "{backend}"
+        );
+        assert_eq!(store.pending_mail().await.unwrap(), 0, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn tokens_are_single_use_expiring_and_bound_to_their_purpose() {
+    for (backend, store, _dir) in backends().await {
+        let id = insert_user(store.as_ref(), "t@mail.ru").await;
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_token(id, TokenPurpose::ConfirmEmail, "h1", None, 1_000, 2_000)
+            .await
+            .unwrap();
+        tx.insert_token(
+            id,
+            TokenPurpose::ChangeEmail,
+            "h2",
+            Some("n@mail.ru"),
+            1_000,
+            2_000,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(
+            tx.take_token("h1", TokenPurpose::ResetPassword, 1_500)
+                .await
+                .unwrap(),
+            TokenOutcome::Invalid,
+            "{backend}"
+        );
+        assert_eq!(
+            tx.take_token("h2", TokenPurpose::ChangeEmail, 2_000)
+                .await
+                .unwrap(),
+            TokenOutcome::Expired,
+            "{backend}"
+        );
+        assert_eq!(
+            tx.take_token("h1", TokenPurpose::ConfirmEmail, 1_500)
+                .await
+                .unwrap(),
+            TokenOutcome::Taken {
+                user_id: id,
+                payload: None
+            },
+            "{backend}"
+        );
+        assert_eq!(
+            tx.take_token("h1", TokenPurpose::ConfirmEmail, 1_501)
+                .await
+                .unwrap(),
+            TokenOutcome::Invalid,
+            "{backend}"
+        );
+        assert_eq!(
+            tx.take_token("nope", TokenPurpose::ConfirmEmail, 1_501)
+                .await
+                .unwrap(),
+            TokenOutcome::Invalid
+        );
+        tx.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_reuse_revokes_the_session() {
+    for (backend, store, _dir) in backends().await {
+        let id = insert_user(store.as_ref(), "s@mail.ru").await;
+        let mut tx = store.begin().await.unwrap();
+        let session = tx
+            .create_session(&NewSession {
+                user_id: id,
+                remember: true,
+                now: 1_000,
+                expires_at: 10_000,
+                user_agent: "test",
+                ip: "127.0.0.1",
+                refresh_hash: "r1",
+            })
+            .await
+            .unwrap();
+        let rotated = tx.rotate_refresh("r1", "r2", 1_100).await.unwrap();
+        assert_eq!(
+            rotated,
+            RefreshOutcome::Rotated {
+                session_id: session,
+                user_id: id,
+                remember: true,
+                expires_at: 10_000
+            },
+            "{backend}"
+        );
+        tx.commit().await.unwrap();
+        assert!(
+            store
+                .user_in_session(id, session, 1_200)
+                .await
+                .unwrap()
+                .is_some(),
+            "{backend}"
+        );
+
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(
+            tx.rotate_refresh("r1", "r3", 1_300).await.unwrap(),
+            RefreshOutcome::Reused,
+            "{backend}"
+        );
+        tx.commit().await.unwrap();
+        assert!(
+            store
+                .user_in_session(id, session, 1_400)
+                .await
+                .unwrap()
+                .is_none(),
+            "{backend}"
+        );
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(
+            tx.rotate_refresh("r2", "r4", 1_500).await.unwrap(),
+            RefreshOutcome::Invalid,
+            "{backend}"
+        );
+        tx.commit().await.unwrap();
+        assert!(store.open_sessions(id, 1_500).await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn rate_limit_windows_count_and_restart() {
+    for (backend, store, _dir) in backends().await {
+        assert_eq!(
+            store.hit("k", 60, 1_000).await.unwrap(),
+            (1, 1_000),
+            "{backend}"
+        );
+        assert_eq!(
+            store.hit("k", 60, 1_030).await.unwrap(),
+            (2, 1_000),
+            "{backend}"
+        );
+        assert_eq!(
+            store.hits("k", 60, 1_059).await.unwrap(),
+            (2, 1_000),
+            "{backend}"
+        );
+        assert_eq!(store.hits("k", 60, 1_060).await.unwrap().0, 0, "{backend}");
+        assert_eq!(
+            store.hit("k", 60, 1_060).await.unwrap(),
+            (1, 1_060),
+            "{backend}"
+        );
+        store.reset_hits("k").await.unwrap();
+        assert_eq!(store.hits("k", 60, 1_061).await.unwrap().0, 0, "{backend}");
+    }
+}
+
+fn mail(to: &str) -> OutgoingMail {
+    OutgoingMail {
+        recipient: to.into(),
+        subject: "s".into(),
+        text: "t".into(),
+        html: "h".into(),
+    }
+}
+
+#[tokio::test]
+async fn the_outbox_hands_a_message_to_one_sender_and_retries_it() {
+    for (backend, store, _dir) in backends().await {
+        let mut tx = store.begin().await.unwrap();
+        tx.enqueue_mail(&mail("a@mail.ru"), 1_000).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let claimed = store
+            .claim_mail(1_000, 60)
+            .await
+            .unwrap()
+            .expect("due message");
+        assert_eq!(
+            (claimed.recipient.as_str(), claimed.attempts),
+            ("a@mail.ru", 1),
+            "{backend}"
+        );
+        assert!(
+            store.claim_mail(1_010, 60).await.unwrap().is_none(),
+            "{backend}: locked"
+        );
+        store
+            .mail_failed(claimed.id, "smtp down", Some(1_100), 1_010)
+            .await
+            .unwrap();
+        assert!(
+            store.claim_mail(1_050, 60).await.unwrap().is_none(),
+            "{backend}: backing off"
+        );
+        let again = store.claim_mail(1_100, 60).await.unwrap().expect("retry");
+        assert_eq!(
+            (again.id, again.attempts, &again.message_id),
+            (claimed.id, 2, &claimed.message_id)
+        );
+        store.mail_sent(again.id, 1_101).await.unwrap();
+        assert_eq!(store.pending_mail().await.unwrap(), 0, "{backend}");
+        assert!(
+            store.claim_mail(5_000, 60).await.unwrap().is_none(),
+            "{backend}"
+        );
+
+        let mut tx = store.begin().await.unwrap();
+        tx.enqueue_mail(&mail("b@mail.ru"), 1_000).await.unwrap();
+        tx.commit().await.unwrap();
+        let doomed = store.claim_mail(1_000, 60).await.unwrap().unwrap();
+        store
+            .mail_failed(doomed.id, "bad address", None, 1_001)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.pending_mail().await.unwrap(),
+            0,
+            "{backend}: given up"
+        );
+    }
+}
+
+#[tokio::test]
+async fn concurrent_senders_never_claim_the_same_message() {
+    for (backend, store, _dir) in backends().await {
+        let mut tx = store.begin().await.unwrap();
+        for i in 0..20 {
+            tx.enqueue_mail(&mail(&format!("u{i}@mail.ru")), 1_000)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut ids = Vec::new();
+                while let Some(m) = store.claim_mail(1_000, 60).await.unwrap() {
+                    ids.push(m.id);
+                }
+                ids
+            }));
+        }
+        let mut all = Vec::new();
+        for task in tasks {
+            all.extend(task.await.unwrap());
+        }
+        all.sort();
+        let before = all.len();
+        all.dedup();
+        assert_eq!((before, all.len()), (20, 20), "{backend}");
+    }
+}

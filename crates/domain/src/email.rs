@@ -1,0 +1,323 @@
+//! E-mail address with a Russian top-level domain (F1).
+//!
+//! Federal Law of 31.07.2023 № 406-ФЗ forbids registering with foreign e-mail services, so only
+//! `.ru`, `.su` and `.рф` (punycode `xn--p1ai`) domains are accepted.
+
+use std::fmt;
+
+/// Longest address SMTP can carry (RFC 5321 path limit minus the angle brackets).
+const MAX_LEN: usize = 254;
+const MAX_LOCAL_LEN: usize = 64;
+/// Russian top-level domains, in their ASCII (punycode) form.
+const RUSSIAN_TLDS: [&str; 3] = ["ru", "su", "xn--p1ai"];
+
+/// A valid, normalised e-mail address on a Russian domain.
+///
+/// Normal form: lower-case, the domain in Unicode (`иван@почта.рф`). The punycode form for
+/// sending is kept beside it, so both are always consistent.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Email {
+    unicode: String,
+    ascii: String,
+    /// Byte index of the `@` in `unicode` (the local part is ASCII, so also in `ascii`).
+    at: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmailError {
+    #[error("Введите адрес электронной почты.")]
+    Empty,
+    #[error("Введите корректный адрес электронной почты, например username@mail.ru.")]
+    Invalid,
+    #[error(
+        "Для регистрации укажите адрес электронной почты с российским доменом (.ru, .рф, .su): \
+         использование иностранных почтовых сервисов (gmail.com, yahoo.com и др.) запрещено \
+         Федеральным законом от 31.07.2023 № 406-ФЗ."
+    )]
+    ForeignDomain,
+}
+
+impl EmailError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Empty => "email_required",
+            Self::Invalid => "email_invalid",
+            Self::ForeignDomain => "email_foreign_domain",
+        }
+    }
+}
+
+impl Email {
+    pub fn parse(input: &str) -> Result<Email, EmailError> {
+        let input = input.trim();
+        if input.is_empty() {
+            return Err(EmailError::Empty);
+        }
+        // A dot-atom local part has no `@`, so exactly one must be present.
+        let (local, domain) = input.split_once('@').ok_or(EmailError::Invalid)?;
+        if domain.contains('@') {
+            return Err(EmailError::Invalid);
+        }
+        let local = local.to_ascii_lowercase();
+        if !is_dot_atom(&local) || local.len() > MAX_LOCAL_LEN {
+            return Err(EmailError::Invalid);
+        }
+        // Strict UTS 46: maps case and width, checks LDH labels, hyphens and DNS lengths
+        // (label ≤ 63, name ≤ 253, no trailing root dot).
+        let ascii_domain = idna::domain_to_ascii_strict(domain).map_err(|_| EmailError::Invalid)?;
+        let labels: Vec<&str> = ascii_domain.split('.').collect();
+        if labels.len() < 2 || labels.iter().any(|l| l.is_empty()) {
+            return Err(EmailError::Invalid);
+        }
+        let tld = labels[labels.len() - 1];
+        // An all-digit "TLD" is an IP address or a typo, not a domain.
+        if tld.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(EmailError::Invalid);
+        }
+        if !RUSSIAN_TLDS.contains(&tld) {
+            return Err(EmailError::ForeignDomain);
+        }
+        let (unicode_domain, result) = idna::domain_to_unicode(&ascii_domain);
+        // Russian registries allow Cyrillic IDN labels only; an emoji or a mixed-script label
+        // (a Cyrillic «а» inside «mail») is a typo or a look-alike, not a real mailbox.
+        if result.is_err() || !unicode_domain.split('.').all(is_plausible_label) {
+            return Err(EmailError::Invalid);
+        }
+        let ascii = format!("{local}@{ascii_domain}");
+        if ascii.len() > MAX_LEN {
+            return Err(EmailError::Invalid);
+        }
+        Ok(Email {
+            unicode: format!("{local}@{unicode_domain}"),
+            ascii,
+            at: local.len(),
+        })
+    }
+
+    /// Normalised form with the domain in Unicode: for storage, comparison and display.
+    pub fn as_str(&self) -> &str {
+        &self.unicode
+    }
+
+    /// The address with the domain in punycode: what goes into SMTP headers.
+    pub fn to_ascii(&self) -> String {
+        self.ascii.clone()
+    }
+
+    pub fn local_part(&self) -> &str {
+        &self.unicode[..self.at]
+    }
+
+    /// The domain in Unicode (`почта.рф`).
+    pub fn domain(&self) -> &str {
+        &self.unicode[self.at + 1..]
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.unicode)
+    }
+}
+
+impl AsRef<str> for Email {
+    fn as_ref(&self) -> &str {
+        &self.unicode
+    }
+}
+
+/// RFC 5322 `dot-atom-text` (no quoted strings, no comments): atoms of `atext` joined by
+/// single dots.
+fn is_dot_atom(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.')
+            .all(|atom| !atom.is_empty() && atom.bytes().all(is_atext))
+}
+
+/// An ASCII label, or a label of Cyrillic letters, digits and hyphens.
+fn is_plausible_label(label: &str) -> bool {
+    label.is_ascii()
+        || label.chars().all(|c| {
+            c.is_ascii_digit()
+                || c == '-'
+                || (('\u{0400}'..='\u{04FF}').contains(&c) && c.is_alphabetic())
+        })
+}
+
+fn is_atext(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ok(s: &str) -> Email {
+        Email::parse(s).unwrap_or_else(|e| panic!("{s:?} refused: {e}"))
+    }
+
+    #[test]
+    fn accepts_russian_domains() {
+        assert_eq!(ok("username@mail.ru").as_str(), "username@mail.ru");
+        assert_eq!(
+            ok("ivan.petrov@yandex.ru").as_str(),
+            "ivan.petrov@yandex.ru"
+        );
+        assert_eq!(ok("old@sovet.su").as_str(), "old@sovet.su");
+        assert_eq!(ok("user+tag@sub.domain.ru").local_part(), "user+tag");
+        assert_eq!(ok("o'brien@mail.ru").local_part(), "o'brien");
+    }
+
+    #[test]
+    fn trims_and_lowercases() {
+        let e = ok("  Ivan.Petrov@Mail.RU \t");
+        assert_eq!(e.as_str(), "ivan.petrov@mail.ru");
+        assert_eq!(e.to_string(), "ivan.petrov@mail.ru");
+        assert_eq!(e.local_part(), "ivan.petrov");
+        assert_eq!(e.domain(), "mail.ru");
+        assert_eq!(e.to_ascii(), "ivan.petrov@mail.ru");
+    }
+
+    #[test]
+    fn idn_domains_in_both_forms() {
+        let uni = ok("Ivan@Почта.РФ");
+        assert_eq!(uni.as_str(), "ivan@почта.рф");
+        assert_eq!(uni.domain(), "почта.рф");
+        assert_eq!(uni.to_ascii(), "ivan@xn--80a1acny.xn--p1ai");
+        let puny = ok("ivan@XN--80A1ACNY.XN--P1AI");
+        assert_eq!(puny, uni);
+        assert_eq!(ok("user@mail.xn--p1ai").as_str(), "user@mail.рф");
+        assert_eq!(ok("user@mail.рф").to_ascii(), "user@mail.xn--p1ai");
+        assert_eq!(ok("user@сайт.почта.рф").domain(), "сайт.почта.рф");
+        // UTS 46 mapping: full-width letters and the ideographic full stop.
+        assert_eq!(ok("user@mail。ｒｕ").as_str(), "user@mail.ru");
+    }
+
+    #[test]
+    fn refuses_implausible_idn_labels() {
+        for s in [
+            "user@😀.ru",
+            "user@xn--e28h.ru",
+            "user@m\u{0430}il.ru",
+            "user@münchen.ru",
+            "user@xn--mnchen-3ya.ru",
+            "user@ab--cd.ru",
+        ] {
+            assert_eq!(Email::parse(s), Err(EmailError::Invalid), "{s}");
+        }
+    }
+
+    #[test]
+    fn empty_is_required() {
+        assert_eq!(Email::parse(""), Err(EmailError::Empty));
+        assert_eq!(Email::parse("   \n"), Err(EmailError::Empty));
+        assert_eq!(EmailError::Empty.code(), "email_required");
+    }
+
+    #[test]
+    fn refuses_foreign_domains() {
+        for s in [
+            "user@gmail.com",
+            "user@yahoo.com",
+            "user@mail.ru.com",
+            "user@example.org",
+            "user@ru.net",
+            "user@mail.de",
+            "user@почта.рус",
+        ] {
+            assert_eq!(Email::parse(s), Err(EmailError::ForeignDomain), "{s}");
+        }
+        let msg = EmailError::ForeignDomain.to_string();
+        assert!(msg.contains("406-ФЗ") && msg.contains(".рф"));
+        assert_eq!(EmailError::ForeignDomain.code(), "email_foreign_domain");
+    }
+
+    #[test]
+    fn refuses_malformed() {
+        for s in [
+            "plainaddress",
+            "@mail.ru",
+            "user@",
+            "user@@mail.ru",
+            "us@er@mail.ru",
+            ".user@mail.ru",
+            "user.@mail.ru",
+            "us..er@mail.ru",
+            "us er@mail.ru",
+            "\"quoted\"@mail.ru",
+            "user(comment)@mail.ru",
+            "иван@mail.ru",
+            "user@ru",
+            "user@.ru",
+            "user@mail..ru",
+            "user@mail.ru.",
+            "user@-mail.ru",
+            "user@mail-.ru",
+            "user@ma_il.ru",
+            "user@mail ru",
+            "user@[127.0.0.1]",
+            "user@127.0.0.1",
+            "user@xn--zz.ru",
+        ] {
+            assert_eq!(Email::parse(s), Err(EmailError::Invalid), "{s}");
+        }
+        assert_eq!(EmailError::Invalid.code(), "email_invalid");
+    }
+
+    #[test]
+    fn length_limits() {
+        let local64 = "a".repeat(64);
+        assert!(Email::parse(&format!("{local64}@mail.ru")).is_ok());
+        let local65 = "a".repeat(65);
+        assert_eq!(
+            Email::parse(&format!("{local65}@mail.ru")),
+            Err(EmailError::Invalid)
+        );
+        let label = "b".repeat(63);
+        let label64 = "b".repeat(64);
+        assert_eq!(
+            Email::parse(&format!("a@{label64}.ru")),
+            Err(EmailError::Invalid)
+        );
+        // A 194-byte domain fits after a short local part but not after a 64-byte one.
+        let long_domain = format!("{label}.{label}.{label}.ru");
+        assert!(Email::parse(&format!("{local64}@{long_domain}")).is_err());
+        assert!(Email::parse(&format!("a@{long_domain}")).is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in any::<String>()) {
+            let _ = Email::parse(&s);
+        }
+
+        #[test]
+        fn near_misses_never_panic(s in "[a-zA-Z0-9.@+_\\-рфРФ ]{0,40}(\\.ru|\\.рф|\\.su|\\.com|\\.xn--p1ai)?") {
+            let _ = Email::parse(&s);
+        }
+
+        #[test]
+        fn accepted_round_trips(
+            local in "[a-zA-Z0-9_+\\-]{1,20}(\\.[a-z0-9]{1,5}){0,2}",
+            labels in prop::collection::vec("[a-zа-яё0-9]{1,12}", 1..3),
+            tld in prop::sample::select(vec!["ru", "RU", "su", "рф", "РФ", "xn--p1ai"]),
+        ) {
+            let input = format!("{local}@{}.{tld}", labels.join("."));
+            if let Ok(e) = Email::parse(&input) {
+                let again = Email::parse(e.as_str()).unwrap();
+                prop_assert_eq!(&again, &e);
+                prop_assert_eq!(Email::parse(&e.to_ascii()).unwrap(), e.clone());
+                prop_assert_eq!(e.to_string(), e.as_str());
+                prop_assert_eq!(format!("{}@{}", e.local_part(), e.domain()), e.as_str());
+            }
+        }
+
+        #[test]
+        fn any_accepted_string_round_trips(s in any::<String>()) {
+            if let Ok(e) = Email::parse(&s) {
+                prop_assert_eq!(Email::parse(e.as_str()).unwrap(), e);
+            }
+        }
+    }
+}
