@@ -10,9 +10,14 @@ fn main() -> anyhow::Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
     match task.as_str() {
         "openapi" => openapi(),
+        "run" => run(),
+        "test" => test(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\ntasks:\n  openapi   regenerate openapi/openapi.json"
+                "usage: cargo xtask <task>\n\ntasks:\n  \
+                 run       start the portal with demo data on http://127.0.0.1:8080 (SQLite under ./data)\n  \
+                 test      every test: SQLite, then PostgreSQL ($TEST_DATABASE_URL or the local server)\n  \
+                 openapi   regenerate openapi/openapi.json"
             );
             bail!("unknown task {task:?}")
         }
@@ -62,7 +67,9 @@ fn openapi() -> anyhow::Result<()> {
 
 fn status(command: &mut Command) -> anyhow::Result<()> {
     let shown = format!("{command:?}");
-    let status = command.status().with_context(|| format!("cannot run {shown}"))?;
+    let status = command
+        .status()
+        .with_context(|| format!("cannot run {shown}"))?;
     if !status.success() {
         bail!("{shown} failed with {status}");
     }
@@ -73,13 +80,18 @@ fn status(command: &mut Command) -> anyhow::Result<()> {
 fn run() -> anyhow::Result<()> {
     status(cargo().args(["build", "--release", "--package", "api", "--bin", "lk"]))?;
     let lk = root().join("target/release/lk");
+    status(Command::new(&lk).arg("demo").current_dir(root()))?;
     status(Command::new(&lk).arg("serve").current_dir(root()))
 }
 
 /// Every test, on SQLite and then on PostgreSQL. The PostgreSQL server comes from
 /// `TEST_DATABASE_URL`, by default the local one; set `TEST_DATABASE_URL=` (empty) to skip it.
 fn test() -> anyhow::Result<()> {
-    status(cargo().args(["nextest", "run", "--workspace", "--no-fail-fast"]).env_remove("TEST_DATABASE_URL"))?;
+    status(
+        cargo()
+            .args(["nextest", "run", "--workspace", "--no-fail-fast"])
+            .env_remove("TEST_DATABASE_URL"),
+    )?;
     let postgres = std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     if postgres.is_empty() {

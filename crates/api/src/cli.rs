@@ -37,6 +37,34 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Manage integrators' API keys (stored hashed; a key is shown once, when created).
+    ApiKey {
+        #[command(subcommand)]
+        action: ApiKeyAction,
+    },
+    /// Import billing data from a CSV file (see `crates/api/src/import.rs` for the columns).
+    Import {
+        /// The CSV file.
+        file: std::path::PathBuf,
+    },
+    /// Load the demo data (account 720000032 with last payment 500.00, …) and a demo operator.
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiKeyAction {
+    /// Create a key and print it.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// Revoke the key with this name.
+    Revoke {
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys (names and dates, never the keys).
+    List,
 }
 
 impl Cli {
@@ -78,6 +106,59 @@ impl Cli {
                 .await?;
                 println!("operator {email} created (id {id})");
             }
+            Command::ApiKey { action } => {
+                let store = store::connect(config.database_url.expose()).await?;
+                api_key(store.as_ref(), action).await?;
+            }
+            Command::Import { file } => {
+                let store = store::connect(config.database_url.expose()).await?;
+                let size = std::fs::metadata(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?
+                    .len();
+                let progress = indicatif::ProgressBar::new(size).with_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:40} {bytes}/{total_bytes} {elapsed} (осталось {eta})",
+                    )?,
+                );
+                let input = std::io::BufReader::new(std::fs::File::open(&file)?);
+                let report =
+                    crate::import::import(store.as_ref(), input, Clock::default().now(), &progress)
+                        .await?;
+                progress.finish();
+                let s = report.summary;
+                println!("rows read: {}", report.rows);
+                println!(
+                    "accounts: {} created, {} updated, {} unchanged",
+                    s.accounts.created, s.accounts.updated, s.accounts.unchanged
+                );
+                println!(
+                    "meters:   {} created, {} updated, {} unchanged",
+                    s.meters.created, s.meters.updated, s.meters.unchanged
+                );
+                println!(
+                    "readings: {} created, {} updated, {} unchanged",
+                    s.readings.created, s.readings.updated, s.readings.unchanged
+                );
+                println!("rejected rows: {}", report.rejected.len());
+                for (line, reason) in &report.rejected {
+                    println!("  line {line}: {reason}");
+                }
+            }
+            Command::Demo => {
+                let store = store::connect(config.database_url.expose()).await?;
+                let hasher = PasswordHasher::new(1)?;
+                let summary =
+                    crate::demo::load(store.as_ref(), &hasher, Clock::default().now()).await?;
+                println!(
+                    "demo data: {} accounts, {} meters, {} readings created",
+                    summary.accounts.created, summary.meters.created, summary.readings.created
+                );
+                println!(
+                    "link account 720000032 with last payment 500.00; demo operator: {} / {}",
+                    crate::demo::OPERATOR_EMAIL,
+                    crate::demo::OPERATOR_PASSWORD
+                );
+            }
             Command::Openapi => unreachable!("handled above"),
         }
         Ok(())
@@ -99,4 +180,44 @@ fn read_password() -> anyhow::Result<String> {
     let password = line.trim_end_matches(['\r', '\n']).to_owned();
     anyhow::ensure!(!password.is_empty(), "no password given on standard input");
     Ok(password)
+}
+
+async fn api_key(store: &dyn store::Store, action: ApiKeyAction) -> anyhow::Result<()> {
+    let now = Clock::default().now();
+    match action {
+        ApiKeyAction::Create { name } => {
+            // The prefix tells a key from a user's token at a glance (and in leaked logs).
+            let key = format!("lk_{}", crate::auth::new_secret_token().0);
+            let hash = crate::auth::hash_token(&key);
+            let mut tx = store.begin().await?;
+            tx.insert_api_key(&name, &hash, now).await.map_err(|e| {
+                if store::is_unique_violation(&e) {
+                    anyhow::anyhow!("an API key named {name:?} exists already")
+                } else {
+                    e.into()
+                }
+            })?;
+            tx.commit().await?;
+            println!("{key}");
+            eprintln!("API key {name:?} created: keep it now, it is not shown again");
+        }
+        ApiKeyAction::Revoke { name } => {
+            let mut tx = store.begin().await?;
+            let revoked = tx.revoke_api_key(&name, now).await?;
+            tx.commit().await?;
+            anyhow::ensure!(revoked, "no active API key named {name:?}");
+            println!("API key {name:?} revoked");
+        }
+        ApiKeyAction::List => {
+            for key in store.api_keys().await? {
+                let state = if key.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!("{}\t{}\tcreated {}", key.name, state, key.created_at);
+            }
+        }
+    }
+    Ok(())
 }

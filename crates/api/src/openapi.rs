@@ -5,7 +5,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem};
-use crate::routes::{auth, me, system};
+use crate::routes::{accounts, auth, integration, me, system};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -39,6 +39,17 @@ send `Authorization: Bearer <api key>`."
         me::list_sessions,
         me::end_other_sessions,
         me::end_session,
+        accounts::list_accounts,
+        accounts::add_account,
+        accounts::confirm_account,
+        accounts::unlink_account,
+        accounts::make_current,
+        accounts::list_meters,
+        accounts::list_readings,
+        accounts::submit_reading,
+        integration::upsert_accounts,
+        integration::export_readings,
+        integration::report_status,
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&Security, &ApiPrefix),
@@ -46,6 +57,9 @@ send `Authorization: Bearer <api key>`."
         (name = "system", description = "Probes, metrics and the branch's information"),
         (name = "auth", description = "Registration, sign-in, sessions and password recovery"),
         (name = "me", description = "The signed-in user's settings"),
+        (name = "accounts", description = "Personal accounts (лицевые счета) of the signed-in user"),
+        (name = "meters", description = "Meters and their readings"),
+        (name = "integration", description = "Billing integration (API keys)"),
     )
 )]
 pub struct ApiDoc;

@@ -87,3 +87,36 @@ impl FromRequest for Operator {
         })
     }
 }
+
+/// An integrator holding an active API key; nothing else passes.
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    pub key_id: i64,
+    pub name: String,
+}
+
+impl FromRequest for ApiClient {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let request = request.clone();
+        Box::pin(async move {
+            let state = request
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| anyhow::anyhow!("application state missing"))?;
+            let invalid = || ApiError::Unauthorized {
+                code: "invalid_api_key",
+                detail: "Нужен действующий API-ключ интегратора: Authorization: Bearer <ключ>."
+                    .into(),
+            };
+            let key = bearer(&request).ok_or_else(invalid)?;
+            let found = state.store.api_key_by_hash(&super::hash_token(key)).await?;
+            let key = found.ok_or_else(invalid)?;
+            Ok(ApiClient {
+                key_id: key.id,
+                name: key.name,
+            })
+        })
+    }
+}

@@ -5,6 +5,11 @@ use crate::store::OutgoingMail;
 
 /// Every letter the portal sends, with the values it needs.
 pub enum Letter<'a> {
+    ActivateAccount {
+        full_name: &'a str,
+        masked_number: &'a str,
+        link: &'a str,
+    },
     ConfirmRegistration {
         full_name: &'a str,
         link: &'a str,
@@ -48,6 +53,7 @@ impl Letter<'_> {
             Self::ChangeEmail { .. } => template!("change_email"),
             Self::EmailChanged { .. } => template!("email_changed"),
             Self::PasswordChanged { .. } => template!("password_changed"),
+            Self::ActivateAccount { .. } => template!("activate_account"),
         }
     }
 
@@ -76,6 +82,15 @@ impl Letter<'_> {
             } => {
                 vec![("full_name", full_name), ("forgot_link", forgot_link)]
             }
+            Self::ActivateAccount {
+                full_name,
+                masked_number,
+                link,
+            } => vec![
+                ("full_name", full_name),
+                ("masked_number", masked_number),
+                ("link", link),
+            ],
         }
     }
 }

@@ -1,6 +1,8 @@
 //! HTTP handlers: each parses its input, calls a service and maps the result to a DTO.
 
+pub mod accounts;
 pub mod auth;
+pub mod integration;
 pub mod me;
 pub mod spa;
 pub mod system;
@@ -17,6 +19,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, spa_dir: Option<&std::path::Path>
             .configure(system::configure_api)
             .configure(auth::configure)
             .configure(me::configure)
+            .configure(accounts::configure)
+            .configure(integration::configure)
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
             })),

@@ -2,6 +2,7 @@
 //! a unit of work that commits as a whole (a change together with the e-mail it causes). SQLite
 //! and PostgreSQL implement both from one body of SQL (`sql.rs`); the URL scheme picks one.
 
+mod accounts;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use accounts::*;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -180,14 +182,25 @@ pub struct OutboxRecord {
     pub attempts: i64,
 }
 
+/// The database: reads and single-statement writes, and units of work.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: IdentityStore + AccountStore + Send + Sync + 'static {
     /// Which backend this is, for logs and `/readyz`.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;
     /// Starts a unit of work that holds the write lock (SQLite) until it commits.
     async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
+}
 
+/// A unit of work: nothing of it is visible to others, or kept, until `commit`.
+#[async_trait]
+pub trait Tx: IdentityTx + AccountTx + Send {
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+}
+
+/// Users, sessions, rate-limit counters and the outbox, outside a unit of work.
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<UserRecord>>;
     /// The user behind an access token, if its session is still open at `now`.
@@ -221,10 +234,9 @@ pub trait Store: Send + Sync + 'static {
     async fn pending_mail(&self) -> StoreResult<i64>;
 }
 
+/// Users, tokens, sessions and the outbox, inside a unit of work.
 #[async_trait]
-pub trait Tx: Send {
-    async fn commit(self: Box<Self>) -> StoreResult<()>;
-
+pub trait IdentityTx: Send {
     async fn user_by_email(&mut self, email: &str) -> StoreResult<Option<UserRecord>>;
     async fn user_by_id(&mut self, id: i64) -> StoreResult<Option<UserRecord>>;
     /// Fails with a unique violation when the e-mail is taken.

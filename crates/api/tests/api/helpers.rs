@@ -250,3 +250,90 @@ pub fn field_codes(problem: &Value) -> Vec<(String, String)> {
         })
         .unwrap_or_default()
 }
+
+impl TestApp {
+    /// Loads the demo accounts (720000032 with last payment 500.00 …) and the demo operator.
+    pub async fn load_demo(&self) {
+        api::demo::load(
+            self.state.store.as_ref(),
+            &self.state.hasher,
+            self.clock.now(),
+        )
+        .await
+        .unwrap();
+    }
+
+    /// A new API key for integration calls.
+    pub async fn api_key(&self) -> String {
+        let key = format!("lk_test_{}", random_suffix());
+        let mut tx = self.state.store.begin().await.unwrap();
+        tx.insert_api_key(
+            &format!("test-{}", random_suffix()),
+            &api::auth::hash_token(&key),
+            0,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        key
+    }
+
+    /// A signed-in customer with `number` linked through its activation e-mail; returns the
+    /// access token and the account id.
+    pub async fn customer_with_account(
+        &self,
+        email: &str,
+        number: &str,
+        amount: &str,
+    ) -> (String, i64) {
+        let access = self.signed_in_customer(email).await;
+        let response = self
+            .post_auth(
+                "/api/v1/accounts",
+                &access,
+                &json!({ "number": number, "last_payment_amount": amount }),
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::ACCEPTED,
+            "{}",
+            response.text().await.unwrap()
+        );
+        let mail = self
+            .wait_for_mail(email, "/accounts/confirm?token=", 1)
+            .await;
+        let token = token_in(&mail, "/accounts/confirm?token=");
+        let confirmed = self
+            .post("/api/v1/accounts/confirm", &json!({ "token": token }))
+            .await;
+        assert_eq!(confirmed.status(), StatusCode::OK);
+        let body: Value = confirmed.json().await.unwrap();
+        (access, body["account_id"].as_i64().unwrap())
+    }
+
+    pub async fn meters(&self, access: &str, account_id: i64) -> Vec<Value> {
+        let response = self
+            .get_auth(&format!("/api/v1/accounts/{account_id}/meters"), access)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    /// The id of the meter named `name` (ГВС1 …).
+    pub async fn meter_id(&self, access: &str, account_id: i64, name: &str) -> i64 {
+        let meters = self.meters(access, account_id).await;
+        meters.iter().find(|m| m["name"] == name).unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    pub async fn submit(&self, access: &str, meter_id: i64, body: Value) -> Response {
+        self.post_auth(
+            &format!("/api/v1/meters/{meter_id}/readings"),
+            access,
+            &body,
+        )
+        .await
+    }
+}

@@ -4,6 +4,8 @@
 mod helpers;
 
 mod identity;
+mod integration;
 mod openapi;
+mod readings;
 mod store;
 mod system;

@@ -1,13 +1,7 @@
-//! The SQL of both backends, written once. Both dialects take `$1` placeholders, `RETURNING`
-//! and `ON CONFLICT`; the macro stamps the same bodies out for each concrete sqlx database, so
-//! every query is type-checked against SQLite and PostgreSQL alike.
+//! Users, one-time tokens, sessions, rate-limit counters and the outbox.
 
-macro_rules! sql_backend {
+macro_rules! identity_sql {
     ($store:ident, $tx:ident, $db:ty) => {
-        pub struct $tx {
-            tx: sqlx::Transaction<'static, $db>,
-        }
-
         /// Queries shared by reads outside a transaction and by units of work.
         mod shared {
             use super::*;
@@ -42,19 +36,7 @@ macro_rules! sql_backend {
         }
 
         #[async_trait::async_trait]
-        impl crate::store::Store for $store {
-            fn backend(&self) -> &'static str {
-                Self::BACKEND
-            }
-
-            async fn ping(&self) -> crate::store::StoreResult<()> {
-                sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
-            }
-
-            async fn begin(&self) -> crate::store::StoreResult<Box<dyn crate::store::Tx>> {
-                Ok(Box::new($tx { tx: self.begin_write().await? }))
-            }
-
+        impl crate::store::IdentityStore for $store {
             async fn user_by_email(
                 &self,
                 email: &str,
@@ -221,11 +203,7 @@ macro_rules! sql_backend {
         }
 
         #[async_trait::async_trait]
-        impl crate::store::Tx for $tx {
-            async fn commit(self: Box<Self>) -> crate::store::StoreResult<()> {
-                self.tx.commit().await
-            }
-
+        impl crate::store::IdentityTx for $tx {
             async fn user_by_email(
                 &mut self,
                 email: &str,
@@ -533,4 +511,4 @@ macro_rules! sql_backend {
     };
 }
 
-pub(crate) use sql_backend;
+pub(crate) use identity_sql;

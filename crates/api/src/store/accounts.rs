@@ -1,0 +1,244 @@
+//! Personal accounts, their links to users, meters, readings and API keys.
+
+use async_trait::async_trait;
+
+use super::StoreResult;
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AccountRecord {
+    pub id: i64,
+    pub number: String,
+    pub address: String,
+    pub last_payment_kopecks: Option<i64>,
+    pub last_payment_date: Option<String>,
+}
+
+/// An account as one user sees it in «Мои лицевые счета».
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LinkedAccount {
+    pub id: i64,
+    pub number: String,
+    pub address: String,
+    /// `pending` until the activation link is used, then `active`.
+    pub status: String,
+    pub is_current: i64,
+    pub created_at: i64,
+    pub activated_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MeterRecord {
+    pub id: i64,
+    pub account_id: i64,
+    pub name: String,
+    pub kind: String,
+    pub serial_number: String,
+    pub place: String,
+    pub installed_on: Option<String>,
+    pub last_verification: Option<String>,
+    pub next_verification: Option<String>,
+    pub whole_digits: i64,
+    pub decimals: i64,
+    /// Thousandths per month; `None` means the default of the meter's kind.
+    pub monthly_limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadingSource {
+    Customer,
+    Operator,
+    Billing,
+}
+
+impl ReadingSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer => "customer",
+            Self::Operator => "operator",
+            Self::Billing => "billing",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ReadingRecord {
+    pub id: i64,
+    pub meter_id: i64,
+    pub billing_month: String,
+    /// Thousandths.
+    pub value: i64,
+    pub taken_on: String,
+    pub source: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub consumption: Option<i64>,
+    pub rollover: i64,
+    pub updated_at: i64,
+}
+
+/// A reading a customer or an operator submits.
+pub struct NewReading<'a> {
+    pub meter_id: i64,
+    pub billing_month: &'a str,
+    pub value: i64,
+    pub taken_on: &'a str,
+    pub source: ReadingSource,
+    pub submitted_by: i64,
+    pub consumption: Option<i64>,
+    pub rollover: bool,
+    pub confirmed_implausible: bool,
+    pub now: i64,
+}
+
+/// A submitted reading as integrators take it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ExportedReading {
+    pub export_seq: i64,
+    pub id: i64,
+    pub account_number: String,
+    pub meter_id: i64,
+    pub meter_name: String,
+    pub serial_number: String,
+    pub billing_month: String,
+    pub value: i64,
+    pub decimals: i64,
+    pub taken_on: String,
+    pub source: String,
+    pub status: String,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// An account as billing describes it.
+pub struct AccountData<'a> {
+    pub number: &'a str,
+    pub address: &'a str,
+    pub last_payment_kopecks: Option<i64>,
+    pub last_payment_date: Option<&'a str>,
+}
+
+/// A meter as billing describes it; billing knows it by account and name (ГВС1 …).
+pub struct MeterData<'a> {
+    pub account_id: i64,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub serial_number: &'a str,
+    pub place: &'a str,
+    pub installed_on: Option<&'a str>,
+    pub last_verification: Option<&'a str>,
+    pub next_verification: Option<&'a str>,
+    pub whole_digits: i64,
+    pub decimals: i64,
+}
+
+/// A reading billing has taken.
+pub struct BillingReading<'a> {
+    pub meter_id: i64,
+    pub billing_month: &'a str,
+    pub value: i64,
+    pub taken_on: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkRequest {
+    /// A pending link exists now (new or again).
+    Pending,
+    /// The user has this account already.
+    AlreadyActive,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ApiKeyRecord {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    async fn account_by_number(&self, number: &str) -> StoreResult<Option<AccountRecord>>;
+    async fn accounts_of_user(&self, user_id: i64) -> StoreResult<Vec<LinkedAccount>>;
+    /// The account if the user has an active link to it.
+    async fn account_of_user(
+        &self,
+        user_id: i64,
+        account_id: i64,
+    ) -> StoreResult<Option<AccountRecord>>;
+    async fn meters_of_account(&self, account_id: i64) -> StoreResult<Vec<MeterRecord>>;
+    /// The meter if it belongs to an account the user has an active link to.
+    async fn meter_of_user(&self, user_id: i64, meter_id: i64) -> StoreResult<Option<MeterRecord>>;
+    /// For each meter of the account: its reading of `month` and its latest one before it.
+    async fn recent_readings(
+        &self,
+        account_id: i64,
+        month: &str,
+    ) -> StoreResult<Vec<ReadingRecord>>;
+    /// Newest month first.
+    async fn readings_of_meter(&self, meter_id: i64) -> StoreResult<Vec<ReadingRecord>>;
+    /// Customer and operator readings saved after the export cursor, in cursor order.
+    async fn exported_readings(&self, after: i64, limit: i64) -> StoreResult<Vec<ExportedReading>>;
+    /// An active API key by the hash of its secret.
+    async fn api_key_by_hash(&self, hash: &str) -> StoreResult<Option<ApiKeyRecord>>;
+    async fn api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>>;
+}
+
+#[async_trait]
+pub trait AccountTx: Send {
+    async fn request_link(
+        &mut self,
+        user_id: i64,
+        account_id: i64,
+        now: i64,
+    ) -> StoreResult<LinkRequest>;
+    /// Activates a pending link; it becomes the current account if the user has none.
+    async fn activate_link(&mut self, user_id: i64, account_id: i64, now: i64)
+    -> StoreResult<bool>;
+    /// Removes a link; another active one becomes current if this one was.
+    async fn unlink(&mut self, user_id: i64, account_id: i64) -> StoreResult<bool>;
+    async fn set_current_account(&mut self, user_id: i64, account_id: i64) -> StoreResult<bool>;
+
+    /// Holds the meter until the unit ends, so submissions to one meter go one at a time.
+    async fn lock_meter(&mut self, meter_id: i64) -> StoreResult<Option<MeterRecord>>;
+    /// The latest reading of a month before `month`: what a new reading is compared with.
+    async fn reading_before(
+        &mut self,
+        meter_id: i64,
+        month: &str,
+    ) -> StoreResult<Option<ReadingRecord>>;
+    /// Saves the reading of its month (replacing an earlier one) with a new export number.
+    async fn save_reading(&mut self, reading: &NewReading<'_>) -> StoreResult<ReadingRecord>;
+    /// Billing's verdict on a submitted reading; false when there is no such reading.
+    async fn set_reading_status(
+        &mut self,
+        id: i64,
+        status: &str,
+        reason: Option<&str>,
+        now: i64,
+    ) -> StoreResult<bool>;
+
+    async fn upsert_account(
+        &mut self,
+        account: &AccountData<'_>,
+        now: i64,
+    ) -> StoreResult<(i64, Upserted)>;
+    async fn upsert_meter(
+        &mut self,
+        meter: &MeterData<'_>,
+        now: i64,
+    ) -> StoreResult<(i64, Upserted)>;
+    async fn upsert_billing_reading(
+        &mut self,
+        reading: &BillingReading<'_>,
+        now: i64,
+    ) -> StoreResult<Upserted>;
+
+    async fn insert_api_key(&mut self, name: &str, key_hash: &str, now: i64) -> StoreResult<i64>;
+    async fn revoke_api_key(&mut self, name: &str, now: i64) -> StoreResult<bool>;
+}

@@ -1,0 +1,591 @@
+//! Personal accounts, links, meters, readings, the export sequence and API keys.
+
+macro_rules! accounts_sql {
+    ($store:ident, $tx:ident, $db:ty) => {
+        mod account_queries {
+            pub const ACCOUNT: &str = "SELECT id, number, address, last_payment_kopecks, \
+                                       last_payment_date FROM personal_accounts";
+            pub const METER: &str = "SELECT m.id, m.account_id, m.name, m.kind, \
+                m.serial_number, m.place, m.installed_on, m.last_verification, \
+                m.next_verification, m.whole_digits, m.decimals, m.monthly_limit FROM meters m";
+            pub const READING: &str = "SELECT r.id, r.meter_id, r.billing_month, r.value, \
+                r.taken_on, r.source, r.status, r.reason, r.consumption, r.rollover, \
+                r.updated_at FROM readings r";
+            pub const READING_COLUMNS: &str = "id, meter_id, billing_month, value, taken_on, \
+                source, status, reason, consumption, rollover, updated_at";
+        }
+
+        #[async_trait::async_trait]
+        impl crate::store::AccountStore for $store {
+            async fn account_by_number(
+                &self,
+                number: &str,
+            ) -> crate::store::StoreResult<Option<crate::store::AccountRecord>> {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "{} WHERE number = $1",
+                    account_queries::ACCOUNT
+                )))
+                .bind(number)
+                .fetch_optional(&self.pool)
+                .await
+            }
+
+            async fn accounts_of_user(
+                &self,
+                user_id: i64,
+            ) -> crate::store::StoreResult<Vec<crate::store::LinkedAccount>> {
+                sqlx::query_as(
+                    "SELECT a.id, a.number, a.address, l.status, l.is_current, l.created_at, \
+                            l.activated_at \
+                     FROM account_links l JOIN personal_accounts a ON a.id = l.account_id \
+                     WHERE l.user_id = $1 ORDER BY l.created_at, a.id",
+                )
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await
+            }
+
+            async fn account_of_user(
+                &self,
+                user_id: i64,
+                account_id: i64,
+            ) -> crate::store::StoreResult<Option<crate::store::AccountRecord>> {
+                sqlx::query_as(
+                    "SELECT a.id, a.number, a.address, a.last_payment_kopecks, \
+                            a.last_payment_date \
+                     FROM personal_accounts a JOIN account_links l ON l.account_id = a.id \
+                     WHERE a.id = $1 AND l.user_id = $2 AND l.status = 'active'",
+                )
+                .bind(account_id)
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await
+            }
+
+            async fn meters_of_account(
+                &self,
+                account_id: i64,
+            ) -> crate::store::StoreResult<Vec<crate::store::MeterRecord>> {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "{} WHERE m.account_id = $1 ORDER BY m.name, m.id",
+                    account_queries::METER
+                )))
+                .bind(account_id)
+                .fetch_all(&self.pool)
+                .await
+            }
+
+            async fn meter_of_user(
+                &self,
+                user_id: i64,
+                meter_id: i64,
+            ) -> crate::store::StoreResult<Option<crate::store::MeterRecord>> {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "{} JOIN account_links l ON l.account_id = m.account_id \
+                     WHERE m.id = $1 AND l.user_id = $2 AND l.status = 'active'",
+                    account_queries::METER
+                )))
+                .bind(meter_id)
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await
+            }
+
+            async fn recent_readings(
+                &self,
+                account_id: i64,
+                month: &str,
+            ) -> crate::store::StoreResult<Vec<crate::store::ReadingRecord>> {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "{} JOIN meters m ON m.id = r.meter_id \
+                     WHERE m.account_id = $1 AND (r.billing_month = $2 OR r.billing_month = \
+                       (SELECT MAX(p.billing_month) FROM readings p \
+                        WHERE p.meter_id = r.meter_id AND p.billing_month < $2))",
+                    account_queries::READING
+                )))
+                .bind(account_id)
+                .bind(month)
+                .fetch_all(&self.pool)
+                .await
+            }
+
+            async fn readings_of_meter(
+                &self,
+                meter_id: i64,
+            ) -> crate::store::StoreResult<Vec<crate::store::ReadingRecord>> {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "{} WHERE r.meter_id = $1 ORDER BY r.billing_month DESC",
+                    account_queries::READING
+                )))
+                .bind(meter_id)
+                .fetch_all(&self.pool)
+                .await
+            }
+
+            async fn exported_readings(
+                &self,
+                after: i64,
+                limit: i64,
+            ) -> crate::store::StoreResult<Vec<crate::store::ExportedReading>> {
+                sqlx::query_as(
+                    "SELECT r.export_seq, r.id, a.number AS account_number, m.id AS meter_id, \
+                            m.name AS meter_name, m.serial_number, r.billing_month, r.value, \
+                            m.decimals, r.taken_on, r.source, r.status, r.updated_at \
+                     FROM readings r JOIN meters m ON m.id = r.meter_id \
+                     JOIN personal_accounts a ON a.id = m.account_id \
+                     WHERE r.export_seq > $1 ORDER BY r.export_seq LIMIT $2",
+                )
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+            }
+
+            async fn api_key_by_hash(
+                &self,
+                hash: &str,
+            ) -> crate::store::StoreResult<Option<crate::store::ApiKeyRecord>> {
+                sqlx::query_as(
+                    "SELECT id, name, created_at, revoked_at FROM api_keys \
+                     WHERE key_hash = $1 AND revoked_at IS NULL",
+                )
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await
+            }
+
+            async fn api_keys(&self) -> crate::store::StoreResult<Vec<crate::store::ApiKeyRecord>> {
+                sqlx::query_as("SELECT id, name, created_at, revoked_at FROM api_keys ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl crate::store::AccountTx for $tx {
+            async fn request_link(
+                &mut self,
+                user_id: i64,
+                account_id: i64,
+                now: i64,
+            ) -> crate::store::StoreResult<crate::store::LinkRequest> {
+                let status: Option<String> = sqlx::query_scalar(
+                    "SELECT status FROM account_links WHERE user_id = $1 AND account_id = $2",
+                )
+                .bind(user_id)
+                .bind(account_id)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                match status.as_deref() {
+                    Some("active") => Ok(crate::store::LinkRequest::AlreadyActive),
+                    Some(_) => Ok(crate::store::LinkRequest::Pending),
+                    None => {
+                        sqlx::query(
+                            "INSERT INTO account_links (user_id, account_id, status, created_at) \
+                             VALUES ($1, $2, 'pending', $3)",
+                        )
+                        .bind(user_id)
+                        .bind(account_id)
+                        .bind(now)
+                        .execute(&mut *self.tx)
+                        .await?;
+                        Ok(crate::store::LinkRequest::Pending)
+                    }
+                }
+            }
+
+            async fn activate_link(
+                &mut self,
+                user_id: i64,
+                account_id: i64,
+                now: i64,
+            ) -> crate::store::StoreResult<bool> {
+                let has_current: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM account_links WHERE user_id = $1 AND is_current = 1",
+                )
+                .bind(user_id)
+                .fetch_one(&mut *self.tx)
+                .await?;
+                let done = sqlx::query(
+                    "UPDATE account_links SET status = 'active', activated_at = $3, \
+                        is_current = $4 \
+                     WHERE user_id = $1 AND account_id = $2 AND status = 'pending'",
+                )
+                .bind(user_id)
+                .bind(account_id)
+                .bind(now)
+                .bind(i64::from(has_current == 0))
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn unlink(
+                &mut self,
+                user_id: i64,
+                account_id: i64,
+            ) -> crate::store::StoreResult<bool> {
+                let removed = sqlx::query(
+                    "DELETE FROM account_links WHERE user_id = $1 AND account_id = $2",
+                )
+                .bind(user_id)
+                .bind(account_id)
+                .execute(&mut *self.tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE account_links SET is_current = 1 WHERE id = (\
+                       SELECT id FROM account_links WHERE user_id = $1 AND status = 'active' \
+                       AND NOT EXISTS (SELECT 1 FROM account_links c \
+                                       WHERE c.user_id = $1 AND c.is_current = 1) \
+                       ORDER BY activated_at, id LIMIT 1)",
+                )
+                .bind(user_id)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(removed.rows_affected() > 0)
+            }
+
+            async fn set_current_account(
+                &mut self,
+                user_id: i64,
+                account_id: i64,
+            ) -> crate::store::StoreResult<bool> {
+                let exists: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM account_links \
+                     WHERE user_id = $1 AND account_id = $2 AND status = 'active'",
+                )
+                .bind(user_id)
+                .bind(account_id)
+                .fetch_one(&mut *self.tx)
+                .await?;
+                if exists == 0 {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "UPDATE account_links SET is_current = CASE WHEN account_id = $2 THEN 1 \
+                     ELSE 0 END WHERE user_id = $1",
+                )
+                .bind(user_id)
+                .bind(account_id)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(true)
+            }
+
+            async fn lock_meter(
+                &mut self,
+                meter_id: i64,
+            ) -> crate::store::StoreResult<Option<crate::store::MeterRecord>> {
+                // A no-op write takes the row lock on PostgreSQL (SQLite holds the database).
+                sqlx::query("UPDATE meters SET updated_at = updated_at WHERE id = $1")
+                    .bind(meter_id)
+                    .execute(&mut *self.tx)
+                    .await?;
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "{} WHERE m.id = $1",
+                    account_queries::METER
+                )))
+                .bind(meter_id)
+                .fetch_optional(&mut *self.tx)
+                .await
+            }
+
+            async fn reading_before(
+                &mut self,
+                meter_id: i64,
+                month: &str,
+            ) -> crate::store::StoreResult<Option<crate::store::ReadingRecord>> {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "{} WHERE r.meter_id = $1 AND r.billing_month < $2 \
+                     ORDER BY r.billing_month DESC LIMIT 1",
+                    account_queries::READING
+                )))
+                .bind(meter_id)
+                .bind(month)
+                .fetch_optional(&mut *self.tx)
+                .await
+            }
+
+            async fn save_reading(
+                &mut self,
+                reading: &crate::store::NewReading<'_>,
+            ) -> crate::store::StoreResult<crate::store::ReadingRecord> {
+                // Taking the next number locks the counter until commit, so numbers become
+                // visible in order and a reader after a cursor never skips one.
+                let seq: i64 = sqlx::query_scalar(
+                    "UPDATE counters SET value = value + 1 WHERE name = 'reading_export' \
+                     RETURNING value",
+                )
+                .fetch_one(&mut *self.tx)
+                .await?;
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO readings (meter_id, billing_month, value, taken_on, source, \
+                        status, submitted_by, consumption, rollover, confirmed_implausible, \
+                        export_seq, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, 'sent', $6, $7, $8, $9, $10, $11, $11) \
+                     ON CONFLICT (meter_id, billing_month) DO UPDATE SET \
+                        value = excluded.value, taken_on = excluded.taken_on, \
+                        source = excluded.source, status = 'sent', reason = NULL, \
+                        submitted_by = excluded.submitted_by, \
+                        consumption = excluded.consumption, rollover = excluded.rollover, \
+                        confirmed_implausible = excluded.confirmed_implausible, \
+                        export_seq = excluded.export_seq, updated_at = excluded.updated_at \
+                     RETURNING {}",
+                    account_queries::READING_COLUMNS
+                )))
+                .bind(reading.meter_id)
+                .bind(reading.billing_month)
+                .bind(reading.value)
+                .bind(reading.taken_on)
+                .bind(reading.source.as_str())
+                .bind(reading.submitted_by)
+                .bind(reading.consumption)
+                .bind(i64::from(reading.rollover))
+                .bind(i64::from(reading.confirmed_implausible))
+                .bind(seq)
+                .bind(reading.now)
+                .fetch_one(&mut *self.tx)
+                .await
+            }
+
+            async fn set_reading_status(
+                &mut self,
+                id: i64,
+                status: &str,
+                reason: Option<&str>,
+                now: i64,
+            ) -> crate::store::StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE readings SET status = $2, reason = $3, updated_at = $4 \
+                     WHERE id = $1 AND export_seq IS NOT NULL",
+                )
+                .bind(id)
+                .bind(status)
+                .bind(reason)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn upsert_account(
+                &mut self,
+                account: &crate::store::AccountData<'_>,
+                now: i64,
+            ) -> crate::store::StoreResult<(i64, crate::store::Upserted)> {
+                use crate::store::{AccountRecord, Upserted};
+                let existing: Option<AccountRecord> = sqlx::query_as(sqlx::AssertSqlSafe(
+                    format!("{} WHERE number = $1", account_queries::ACCOUNT),
+                ))
+                .bind(account.number)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                match existing {
+                    None => {
+                        let id: i64 = sqlx::query_scalar(
+                            "INSERT INTO personal_accounts (number, address, \
+                                last_payment_kopecks, last_payment_date, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+                        )
+                        .bind(account.number)
+                        .bind(account.address)
+                        .bind(account.last_payment_kopecks)
+                        .bind(account.last_payment_date)
+                        .bind(now)
+                        .fetch_one(&mut *self.tx)
+                        .await?;
+                        Ok((id, Upserted::Created))
+                    }
+                    Some(found)
+                        if found.address == account.address
+                            && found.last_payment_kopecks == account.last_payment_kopecks
+                            && found.last_payment_date.as_deref() == account.last_payment_date =>
+                    {
+                        Ok((found.id, Upserted::Unchanged))
+                    }
+                    Some(found) => {
+                        sqlx::query(
+                            "UPDATE personal_accounts SET address = $2, \
+                                last_payment_kopecks = $3, last_payment_date = $4, \
+                                updated_at = $5 WHERE id = $1",
+                        )
+                        .bind(found.id)
+                        .bind(account.address)
+                        .bind(account.last_payment_kopecks)
+                        .bind(account.last_payment_date)
+                        .bind(now)
+                        .execute(&mut *self.tx)
+                        .await?;
+                        Ok((found.id, Upserted::Updated))
+                    }
+                }
+            }
+
+            async fn upsert_meter(
+                &mut self,
+                meter: &crate::store::MeterData<'_>,
+                now: i64,
+            ) -> crate::store::StoreResult<(i64, crate::store::Upserted)> {
+                use crate::store::{MeterRecord, Upserted};
+                let existing: Option<MeterRecord> = sqlx::query_as(sqlx::AssertSqlSafe(
+                    format!("{} WHERE m.account_id = $1 AND m.name = $2", account_queries::METER),
+                ))
+                .bind(meter.account_id)
+                .bind(meter.name)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                let same = |found: &MeterRecord| {
+                    found.kind == meter.kind
+                        && found.serial_number == meter.serial_number
+                        && found.place == meter.place
+                        && found.installed_on.as_deref() == meter.installed_on
+                        && found.last_verification.as_deref() == meter.last_verification
+                        && found.next_verification.as_deref() == meter.next_verification
+                        && found.whole_digits == meter.whole_digits
+                        && found.decimals == meter.decimals
+                };
+                match existing {
+                    Some(found) if same(&found) => Ok((found.id, Upserted::Unchanged)),
+                    Some(found) => {
+                        sqlx::query(
+                            "UPDATE meters SET kind = $2, serial_number = $3, place = $4, \
+                                installed_on = $5, last_verification = $6, \
+                                next_verification = $7, whole_digits = $8, decimals = $9, \
+                                updated_at = $10 WHERE id = $1",
+                        )
+                        .bind(found.id)
+                        .bind(meter.kind)
+                        .bind(meter.serial_number)
+                        .bind(meter.place)
+                        .bind(meter.installed_on)
+                        .bind(meter.last_verification)
+                        .bind(meter.next_verification)
+                        .bind(meter.whole_digits)
+                        .bind(meter.decimals)
+                        .bind(now)
+                        .execute(&mut *self.tx)
+                        .await?;
+                        Ok((found.id, Upserted::Updated))
+                    }
+                    None => {
+                        let id: i64 = sqlx::query_scalar(
+                            "INSERT INTO meters (account_id, name, kind, serial_number, place, \
+                                installed_on, last_verification, next_verification, \
+                                whole_digits, decimals, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+                             RETURNING id",
+                        )
+                        .bind(meter.account_id)
+                        .bind(meter.name)
+                        .bind(meter.kind)
+                        .bind(meter.serial_number)
+                        .bind(meter.place)
+                        .bind(meter.installed_on)
+                        .bind(meter.last_verification)
+                        .bind(meter.next_verification)
+                        .bind(meter.whole_digits)
+                        .bind(meter.decimals)
+                        .bind(now)
+                        .fetch_one(&mut *self.tx)
+                        .await?;
+                        Ok((id, Upserted::Created))
+                    }
+                }
+            }
+
+            async fn upsert_billing_reading(
+                &mut self,
+                reading: &crate::store::BillingReading<'_>,
+                now: i64,
+            ) -> crate::store::StoreResult<crate::store::Upserted> {
+                use crate::store::{ReadingRecord, Upserted};
+                let existing: Option<ReadingRecord> = sqlx::query_as(sqlx::AssertSqlSafe(
+                    format!(
+                        "{} WHERE r.meter_id = $1 AND r.billing_month = $2",
+                        account_queries::READING
+                    ),
+                ))
+                .bind(reading.meter_id)
+                .bind(reading.billing_month)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                match existing {
+                    None => {
+                        sqlx::query(
+                            "INSERT INTO readings (meter_id, billing_month, value, taken_on, \
+                                source, status, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, 'billing', 'accepted', $5, $5)",
+                        )
+                        .bind(reading.meter_id)
+                        .bind(reading.billing_month)
+                        .bind(reading.value)
+                        .bind(reading.taken_on)
+                        .bind(now)
+                        .execute(&mut *self.tx)
+                        .await?;
+                        Ok(Upserted::Created)
+                    }
+                    // Billing took the customer's own value: it is accepted, and stays theirs.
+                    Some(found) if found.value == reading.value && found.status == "accepted" => {
+                        Ok(Upserted::Unchanged)
+                    }
+                    Some(found) if found.value == reading.value && found.source != "billing" => {
+                        sqlx::query(
+                            "UPDATE readings SET status = 'accepted', reason = NULL, \
+                             updated_at = $2 WHERE id = $1",
+                        )
+                        .bind(found.id)
+                        .bind(now)
+                        .execute(&mut *self.tx)
+                        .await?;
+                        Ok(Upserted::Updated)
+                    }
+                    Some(found) => {
+                        sqlx::query(
+                            "UPDATE readings SET value = $2, taken_on = $3, source = 'billing', \
+                                status = 'accepted', reason = NULL, consumption = NULL, \
+                                rollover = 0, updated_at = $4 WHERE id = $1",
+                        )
+                        .bind(found.id)
+                        .bind(reading.value)
+                        .bind(reading.taken_on)
+                        .bind(now)
+                        .execute(&mut *self.tx)
+                        .await?;
+                        Ok(Upserted::Updated)
+                    }
+                }
+            }
+
+            async fn insert_api_key(
+                &mut self,
+                name: &str,
+                key_hash: &str,
+                now: i64,
+            ) -> crate::store::StoreResult<i64> {
+                sqlx::query_scalar(
+                    "INSERT INTO api_keys (name, key_hash, created_at) VALUES ($1, $2, $3) \
+                     RETURNING id",
+                )
+                .bind(name)
+                .bind(key_hash)
+                .bind(now)
+                .fetch_one(&mut *self.tx)
+                .await
+            }
+
+            async fn revoke_api_key(&mut self, name: &str, now: i64) -> crate::store::StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE api_keys SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL",
+                )
+                .bind(name)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+        }
+    };
+}
+
+pub(crate) use accounts_sql;
