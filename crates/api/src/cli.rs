@@ -215,7 +215,10 @@ async fn api_key(store: &dyn store::Store, action: ApiKeyAction) -> anyhow::Resu
                 } else {
                     "active"
                 };
-                println!("{}\t{}\tcreated {}", key.name, state, key.created_at);
+                let created = crate::routes::me::timestamp(key.created_at)
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default();
+                println!("{}\t{}\tcreated {}", key.name, state, created);
             }
         }
     }

@@ -110,15 +110,16 @@ pub async fn import(
     let mut batch: Vec<ValidAccount> = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
-        let line = reader.position().line() + 1;
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(error) => {
+                let line = error.position().map_or(0, |p| p.line());
                 report.rejected.push((line, error.to_string()));
                 continue;
             }
         }
+        let line = record.position().map_or(0, |p| p.line());
         report.rows += 1;
         progress.set_position(reader.position().byte());
         let row: HashMap<String, String> = headers

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod identity;
+mod import;
 mod integration;
 mod openapi;
 mod readings;
