@@ -1,6 +1,7 @@
 //! The Личный кабинет server: JSON API under `/api/v1`, the SPA, docs and probes.
 
 pub mod app;
+pub mod applications;
 pub mod auth;
 pub mod cli;
 pub mod clock;

@@ -5,6 +5,21 @@ use crate::store::OutgoingMail;
 
 /// Every letter the portal sends, with the values it needs.
 pub enum Letter<'a> {
+    ApplicationCopy {
+        full_name: &'a str,
+        number: &'a str,
+        meter: &'a str,
+        text: &'a str,
+        link: &'a str,
+    },
+    ApplicationAnswered {
+        full_name: &'a str,
+        number: &'a str,
+        meter: &'a str,
+        text: &'a str,
+        answer: &'a str,
+        link: &'a str,
+    },
     ActivateAccount {
         full_name: &'a str,
         masked_number: &'a str,
@@ -54,6 +69,8 @@ impl Letter<'_> {
             Self::EmailChanged { .. } => template!("email_changed"),
             Self::PasswordChanged { .. } => template!("password_changed"),
             Self::ActivateAccount { .. } => template!("activate_account"),
+            Self::ApplicationCopy { .. } => template!("application_copy"),
+            Self::ApplicationAnswered { .. } => template!("application_answered"),
         }
     }
 
@@ -91,6 +108,34 @@ impl Letter<'_> {
                 ("masked_number", masked_number),
                 ("link", link),
             ],
+            Self::ApplicationCopy {
+                full_name,
+                number,
+                meter,
+                text,
+                link,
+            } => vec![
+                ("full_name", full_name),
+                ("number", number),
+                ("meter", meter),
+                ("text", text),
+                ("link", link),
+            ],
+            Self::ApplicationAnswered {
+                full_name,
+                number,
+                meter,
+                text,
+                answer,
+                link,
+            } => vec![
+                ("full_name", full_name),
+                ("number", number),
+                ("meter", meter),
+                ("answer", answer),
+                ("text", text),
+                ("link", link),
+            ],
         }
     }
 }
@@ -118,6 +163,8 @@ impl Templates {
         values.push(("branch", &self.branch));
 
         let (subject, body) = text_file.split_once('\n').unwrap_or((text_file, ""));
+        let subject = fill(subject.trim(), &values, |v| v.to_owned());
+        let subject = subject.as_str();
         let text = fill(body.trim_start(), &values, |v| v.to_owned());
         let content = fill(html_file, &values, escape_html);
         let html = fill(
@@ -139,12 +186,31 @@ impl Templates {
     }
 }
 
+/// Replaces each `{{key}}` of the template in one pass, so text a user wrote (which may itself
+/// contain braces) is never read as a placeholder.
 fn fill(template: &str, values: &[(&str, &str)], encode: impl Fn(&str) -> String) -> String {
-    values
-        .iter()
-        .fold(template.to_owned(), |text, (key, value)| {
-            text.replace(&format!("{{{{{key}}}}}"), &encode(value))
-        })
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let value = after.find("}}").and_then(|end| {
+            let key = &after[..end];
+            values.iter().find(|(k, _)| *k == key).map(|(_, v)| (end, *v))
+        });
+        match value {
+            Some((end, value)) => {
+                out.push_str(&encode(value));
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str("{{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn escape_html(value: &str) -> String {
@@ -176,6 +242,19 @@ mod tests {
         assert!(mail.html.contains("Иванов &lt;script&gt;"));
         assert!(mail.html.contains("token=abc&amp;x=1"));
         assert!(mail.html.contains("8(8412)21-07-21"));
+        let answered = templates.render(
+            "a@mail.ru",
+            &Letter::ApplicationAnswered {
+                full_name: "Иванов",
+                number: "7",
+                meter: "ГВС2 23_8995270",
+                text: "пишу {{answer}} и {{link}",
+                answer: "Исправлено",
+                link: "http://x/applications/7",
+            },
+        );
+        assert_eq!(answered.subject, "Ответ на заявление по прибору учета ГВС2 23_8995270");
+        assert!(answered.text.contains("пишу {{answer}} и {{link}"), "{}", answered.text);
         for body in [&mail.text, &mail.html] {
             assert!(!body.contains("{{"), "unfilled placeholder in {body}");
         }

@@ -3,6 +3,7 @@
 //! and PostgreSQL implement both from one body of SQL (`sql.rs`); the URL scheme picks one.
 
 mod accounts;
+mod applications;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use accounts::*;
+pub use applications::*;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -184,7 +186,7 @@ pub struct OutboxRecord {
 
 /// The database: reads and single-statement writes, and units of work.
 #[async_trait]
-pub trait Store: IdentityStore + AccountStore + Send + Sync + 'static {
+pub trait Store: IdentityStore + AccountStore + ApplicationStore + Send + Sync + 'static {
     /// Which backend this is, for logs and `/readyz`.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;
@@ -194,7 +196,7 @@ pub trait Store: IdentityStore + AccountStore + Send + Sync + 'static {
 
 /// A unit of work: nothing of it is visible to others, or kept, until `commit`.
 #[async_trait]
-pub trait Tx: IdentityTx + AccountTx + Send {
+pub trait Tx: IdentityTx + AccountTx + ApplicationTx + Send {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 

@@ -3,9 +3,11 @@
 //! every query is type-checked against SQLite and PostgreSQL alike.
 
 mod accounts;
+mod applications;
 mod identity;
 
 pub(crate) use accounts::accounts_sql;
+pub(crate) use applications::applications_sql;
 pub(crate) use identity::identity_sql;
 
 /// The structs and the `Store`/`Tx` impls of one backend, with every area's queries.
@@ -44,6 +46,7 @@ macro_rules! sql_backend {
 
         crate::store::sql::identity_sql!($store, $tx, $db);
         crate::store::sql::accounts_sql!($store, $tx, $db);
+        crate::store::sql::applications_sql!($store, $tx, $db);
     };
 }
 
