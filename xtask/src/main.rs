@@ -62,7 +62,9 @@ fn openapi() -> anyhow::Result<()> {
 
 fn status(command: &mut Command) -> anyhow::Result<()> {
     let shown = format!("{command:?}");
-    let status = command.status().with_context(|| format!("cannot run {shown}"))?;
+    let status = command
+        .status()
+        .with_context(|| format!("cannot run {shown}"))?;
     if !status.success() {
         bail!("{shown} failed with {status}");
     }
@@ -79,7 +81,11 @@ fn run() -> anyhow::Result<()> {
 /// Every test, on SQLite and then on PostgreSQL. The PostgreSQL server comes from
 /// `TEST_DATABASE_URL`, by default the local one; set `TEST_DATABASE_URL=` (empty) to skip it.
 fn test() -> anyhow::Result<()> {
-    status(cargo().args(["nextest", "run", "--workspace", "--no-fail-fast"]).env_remove("TEST_DATABASE_URL"))?;
+    status(
+        cargo()
+            .args(["nextest", "run", "--workspace", "--no-fail-fast"])
+            .env_remove("TEST_DATABASE_URL"),
+    )?;
     let postgres = std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     if postgres.is_empty() {

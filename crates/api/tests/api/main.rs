@@ -4,6 +4,10 @@
 mod helpers;
 
 mod identity;
+mod limits;
 mod openapi;
+mod sessions;
+mod smtp;
 mod store;
 mod system;
+mod tokens;
