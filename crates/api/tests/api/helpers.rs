@@ -491,6 +491,20 @@ pub async fn consent_of(app: &TestApp, email: &str) -> (i64, String) {
     }
 }
 
+/// Every value of `column` in `table` (text columns only), read with a connection of its own.
+pub async fn column_values(app: &TestApp, table: &str, column: &str) -> Vec<String> {
+    use sqlx::Connection;
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {column} FROM {table} ORDER BY 1"));
+    let url = app.state.config.database_url.expose().to_owned();
+    if url.starts_with("sqlite:") {
+        let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_all(&mut db).await.unwrap()
+    } else {
+        let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_all(&mut db).await.unwrap()
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // A real SMTP receiver (mailin-embedded) on 127.0.0.1, and a little MIME decoding.
 

@@ -6,7 +6,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    PASSWORD, TestApp, assert_problem, cookie_value, jwt_claims, refresh_set_cookie, spawn_app,
+    PASSWORD, TestApp, assert_problem, column_values, cookie_value, jwt_claims, refresh_set_cookie,
+    spawn_app,
 };
 
 fn b64(bytes: &[u8]) -> String {
@@ -355,4 +356,33 @@ async fn logout_needs_a_valid_access_token_and_ends_only_that_session() {
         app.refresh_from(&laptop.client).await.status(),
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn refresh_and_link_tokens_are_stored_only_as_hashes() {
+    use sha2::{Digest, Sha256};
+    let app = spawn_app().await;
+    let link = app.register("hashed@mail.ru").await;
+    let confirmed = app
+        .post("/api/v1/auth/confirm-email", &json!({ "token": link }))
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    let login = app
+        .login_request(&app.client, "hashed@mail.ru", PASSWORD, true)
+        .await;
+    let refresh = cookie_value(&refresh_set_cookie(&login).unwrap());
+
+    let sha256 = |token: &str| hex::encode(Sha256::digest(token.as_bytes()));
+    let refresh_hashes = column_values(&app, "refresh_tokens", "token_hash").await;
+    assert_eq!(refresh_hashes, vec![sha256(&refresh)]);
+    let link_hashes = column_values(&app, "one_time_tokens", "token_hash").await;
+    assert_eq!(link_hashes, vec![sha256(&link)]);
+    for table in ["refresh_tokens", "one_time_tokens"] {
+        for value in column_values(&app, table, "token_hash").await {
+            assert!(
+                value != refresh && value != link,
+                "a raw token stored in {table}"
+            );
+        }
+    }
 }
