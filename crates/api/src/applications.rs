@@ -46,9 +46,16 @@ pub fn clean_file_name(raw: &str, extension: &str) -> String {
         .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | ':' | '*' | '?' | '|'))
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').trim();
-    let stem = cleaned.rsplit_once('.').map_or(cleaned, |(stem, _)| stem).trim();
+    let stem = cleaned
+        .rsplit_once('.')
+        .map_or(cleaned, |(stem, _)| stem)
+        .trim();
     let stem: String = stem.chars().take(90).collect();
-    let stem = if stem.is_empty() { "файл".to_owned() } else { stem };
+    let stem = if stem.is_empty() {
+        "файл".to_owned()
+    } else {
+        stem
+    };
     format!("{stem}.{extension}")
 }
 
@@ -57,7 +64,9 @@ fn meter_label(record: &ApplicationRecord) -> String {
 }
 
 fn send_to(stored: &str) -> String {
-    domain::Email::parse(stored).map(|e| e.to_ascii()).unwrap_or_else(|_| stored.to_owned())
+    domain::Email::parse(stored)
+        .map(|e| e.to_ascii())
+        .unwrap_or_else(|_| stored.to_owned())
 }
 
 /// Files an application about one of the user's meters; a copy of the text goes to their
@@ -69,11 +78,17 @@ pub async fn file(
     text: &str,
     files: Vec<UploadedFile>,
 ) -> Result<(ApplicationRecord, Vec<AttachmentInfo>), ApiError> {
-    state.store.meter_of_user(user.id, meter_id).await?.ok_or(ApiError::NotFound)?;
+    state
+        .store
+        .meter_of_user(user.id, meter_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let text = ApplicationText::parse(text).map_err(|e| ApiError::field("text", &e))?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
-    let id = tx.insert_application(user.id, meter_id, text.as_str(), now).await?;
+    let id = tx
+        .insert_application(user.id, meter_id, text.as_str(), now)
+        .await?;
     for file in &files {
         let sha256 = hex::encode(Sha256::digest(&file.data));
         tx.insert_attachment(
@@ -107,9 +122,15 @@ pub async fn file(
 }
 
 /// Takes a new application into work.
-pub async fn take(state: &AppState, operator: &UserRecord, id: i64) -> Result<ApplicationRecord, ApiError> {
+pub async fn take(
+    state: &AppState,
+    operator: &UserRecord,
+    id: i64,
+) -> Result<ApplicationRecord, ApiError> {
     let mut tx = state.store.begin().await?;
-    let moved = tx.move_application(id, &["new"], "in_progress", operator.id, state.clock.now()).await?;
+    let moved = tx
+        .move_application(id, &["new"], "in_progress", operator.id, state.clock.now())
+        .await?;
     let record = tx.application_by_id(id).await?.ok_or(ApiError::NotFound)?;
     if !moved && record.status != "in_progress" {
         return Err(ApiError::Conflict {
@@ -121,10 +142,20 @@ pub async fn take(state: &AppState, operator: &UserRecord, id: i64) -> Result<Ap
     Ok(record)
 }
 
-pub async fn close(state: &AppState, operator: &UserRecord, id: i64) -> Result<ApplicationRecord, ApiError> {
+pub async fn close(
+    state: &AppState,
+    operator: &UserRecord,
+    id: i64,
+) -> Result<ApplicationRecord, ApiError> {
     let mut tx = state.store.begin().await?;
     let moved = tx
-        .move_application(id, &["new", "in_progress", "answered"], "closed", operator.id, state.clock.now())
+        .move_application(
+            id,
+            &["new", "in_progress", "answered"],
+            "closed",
+            operator.id,
+            state.clock.now(),
+        )
         .await?;
     let record = tx.application_by_id(id).await?.ok_or(ApiError::NotFound)?;
     if !moved {
@@ -150,7 +181,10 @@ pub async fn answer(
     if tx.application_by_id(id).await?.is_none() {
         return Err(ApiError::NotFound);
     }
-    if !tx.answer_application(id, operator.id, answer.as_str(), now).await? {
+    if !tx
+        .answer_application(id, operator.id, answer.as_str(), now)
+        .await?
+    {
         return Err(ApiError::Conflict {
             code: "application_closed",
             detail: "Заявление закрыто: ответить на него нельзя.".into(),
@@ -192,7 +226,11 @@ pub async fn correct_meter(
     request: CorrectionRequest,
 ) -> Result<(MeterRecord, Vec<MeterChange>), ApiError> {
     let mut errors = Vec::new();
-    let serial = request.serial_number.as_deref().map(str::trim).map(str::to_owned);
+    let serial = request
+        .serial_number
+        .as_deref()
+        .map(str::trim)
+        .map(str::to_owned);
     if let Some(serial) = &serial
         && (serial.is_empty() || serial.chars().count() > 60)
     {
@@ -209,7 +247,11 @@ pub async fn correct_meter(
             Some(text) => match parse_iso_date(text) {
                 Some(date) => Some(Some(crate::readings::iso_date(date))),
                 None => {
-                    errors.push(FieldError::new(field, "invalid_date", "Укажите дату в формате ГГГГ-ММ-ДД."));
+                    errors.push(FieldError::new(
+                        field,
+                        "invalid_date",
+                        "Укажите дату в формате ГГГГ-ММ-ДД.",
+                    ));
                     None
                 }
             },
@@ -234,7 +276,10 @@ pub async fn correct_meter(
 
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
-    let meter = tx.meter_for_update(meter_id).await?.ok_or(ApiError::NotFound)?;
+    let meter = tx
+        .meter_for_update(meter_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let corrected = MeterCorrection {
         serial_number: serial.unwrap_or_else(|| meter.serial_number.clone()),
         installed_on: installed_on.unwrap_or_else(|| meter.installed_on.clone()),
@@ -251,18 +296,46 @@ pub async fn correct_meter(
         )]));
     }
     let changes = [
-        ("serial_number", Some(meter.serial_number.as_str()), Some(corrected.serial_number.as_str())),
-        ("installed_on", meter.installed_on.as_deref(), corrected.installed_on.as_deref()),
-        ("last_verification", meter.last_verification.as_deref(), corrected.last_verification.as_deref()),
-        ("next_verification", meter.next_verification.as_deref(), corrected.next_verification.as_deref()),
+        (
+            "serial_number",
+            Some(meter.serial_number.as_str()),
+            Some(corrected.serial_number.as_str()),
+        ),
+        (
+            "installed_on",
+            meter.installed_on.as_deref(),
+            corrected.installed_on.as_deref(),
+        ),
+        (
+            "last_verification",
+            meter.last_verification.as_deref(),
+            corrected.last_verification.as_deref(),
+        ),
+        (
+            "next_verification",
+            meter.next_verification.as_deref(),
+            corrected.next_verification.as_deref(),
+        ),
     ];
     for (field, old, new) in changes.iter().filter(|(_, old, new)| old != new) {
-        tx.record_meter_change(meter_id, operator.id, request.application_id, field, *old, *new, now)
-            .await?;
+        tx.record_meter_change(
+            meter_id,
+            operator.id,
+            request.application_id,
+            field,
+            *old,
+            *new,
+            now,
+        )
+        .await?;
     }
     tx.correct_meter(meter_id, &corrected, now).await?;
     tx.commit().await?;
-    let meter = state.store.meter(meter_id).await?.ok_or(ApiError::NotFound)?;
+    let meter = state
+        .store
+        .meter(meter_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let history = state.store.meter_changes(meter_id).await?;
     Ok((meter, history))
 }

@@ -150,7 +150,13 @@ pub async fn register(
         Some(_) => None,
         None => match tx.insert_user(&new_user).await {
             Ok(id) => Some(id),
-            Err(error) if is_unique_violation(&error) => None,
+            Err(error) if is_unique_violation(&error) => {
+                // Registered by a concurrent request. The failed statement aborted this unit
+                // of work on PostgreSQL: roll it back and queue the notice in a new one.
+                drop(tx);
+                tx = state.store.begin().await?;
+                None
+            }
             Err(error) => return Err(error.into()),
         },
     };

@@ -35,7 +35,7 @@ impl MailTransport {
                 Self::File(AsyncFileTransport::new(outbox_dir))
             }
             MailTransportConfig::Smtp(url) => Self::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(&lettre_url(url.expose()))
                     .context("SMTP_URL is not a valid smtp:// or smtps:// URL")?
                     .timeout(Some(Duration::from_secs(20)))
                     .build(),
@@ -49,6 +49,35 @@ impl MailTransport {
             Self::Smtp(transport) => transport.send(message).await.map(|_| ())?,
         }
         Ok(())
+    }
+}
+
+/// `SMTP_URL` as lettre reads it. As documented, `smtp://host:587` means STARTTLS (required) and
+/// `smtp://host:1025?tls=none` plain text for a local receiver; lettre itself takes
+/// `smtp://` without `tls` as plain text and refuses `tls=none`. Other forms pass unchanged.
+fn lettre_url(configured: &str) -> String {
+    let is_smtp = configured
+        .split_once("://")
+        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("smtp"));
+    if !is_smtp {
+        return configured.to_owned();
+    }
+    let (base, query) = configured.split_once('?').unwrap_or((configured, ""));
+    let mut tls = Some("required");
+    let mut pairs: Vec<&str> = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("tls", "none")) => tls = None,
+            Some(("tls", value)) => tls = Some(value),
+            _ => pairs.push(pair),
+        }
+    }
+    let tls = tls.map(|value| format!("tls={value}"));
+    pairs.extend(tls.as_deref());
+    if pairs.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", pairs.join("&"))
     }
 }
 
@@ -197,7 +226,7 @@ fn backoff_secs(attempts: i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::backoff_secs;
+    use super::{backoff_secs, lettre_url};
 
     #[test]
     fn backoff_doubles_and_is_capped() {
@@ -205,5 +234,37 @@ mod tests {
         assert_eq!(backoff_secs(2), 4);
         assert_eq!(backoff_secs(5), 32);
         assert_eq!(backoff_secs(40), 3600);
+    }
+
+    #[tokio::test]
+    async fn smtp_urls_mean_what_the_documentation_says() {
+        // STARTTLS unless told otherwise; `tls=none` is plain text.
+        assert_eq!(
+            lettre_url("smtp://user:p%40ss@smtp.example.ru:587"),
+            "smtp://user:p%40ss@smtp.example.ru:587?tls=required"
+        );
+        assert_eq!(
+            lettre_url("smtp://127.0.0.1:1025?tls=none"),
+            "smtp://127.0.0.1:1025"
+        );
+        assert_eq!(
+            lettre_url("smtp://host:25/ehlo.name?tls=opportunistic"),
+            "smtp://host:25/ehlo.name?tls=opportunistic"
+        );
+        assert_eq!(
+            lettre_url("smtps://user:pass@host:465"),
+            "smtps://user:pass@host:465"
+        );
+        for url in [
+            "smtp://127.0.0.1:1025?tls=none",
+            "smtp://host:587",
+            "smtps://user:pass@host:465",
+        ] {
+            let transport = super::MailTransport::from_config(
+                &crate::config::MailTransport::Smtp(crate::config::Secret::new(url)),
+                std::path::Path::new("."),
+            );
+            assert!(transport.is_ok(), "{url} refused");
+        }
     }
 }

@@ -196,7 +196,10 @@ fn fill(template: &str, values: &[(&str, &str)], encode: impl Fn(&str) -> String
         let after = &rest[start + 2..];
         let value = after.find("}}").and_then(|end| {
             let key = &after[..end];
-            values.iter().find(|(k, _)| *k == key).map(|(_, v)| (end, *v))
+            values
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| (end, *v))
         });
         match value {
             Some((end, value)) => {
@@ -253,8 +256,15 @@ mod tests {
                 link: "http://x/applications/7",
             },
         );
-        assert_eq!(answered.subject, "Ответ на заявление по прибору учета ГВС2 23_8995270");
-        assert!(answered.text.contains("пишу {{answer}} и {{link}"), "{}", answered.text);
+        assert_eq!(
+            answered.subject,
+            "Ответ на заявление по прибору учета ГВС2 23_8995270"
+        );
+        assert!(
+            answered.text.contains("пишу {{answer}} и {{link}"),
+            "{}",
+            answered.text
+        );
         for body in [&mail.text, &mail.html] {
             assert!(!body.contains("{{"), "unfilled placeholder in {body}");
         }

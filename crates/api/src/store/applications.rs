@@ -76,8 +76,11 @@ pub struct MeterCorrection {
 pub trait ApplicationStore: Send + Sync {
     /// Newest first.
     async fn applications_of_user(&self, user_id: i64) -> StoreResult<Vec<ApplicationRecord>>;
-    async fn application_of_user(&self, user_id: i64, id: i64)
-    -> StoreResult<Option<ApplicationRecord>>;
+    async fn application_of_user(
+        &self,
+        user_id: i64,
+        id: i64,
+    ) -> StoreResult<Option<ApplicationRecord>>;
     async fn application(&self, id: i64) -> StoreResult<Option<ApplicationRecord>>;
     /// The operators' queue, oldest first, optionally of one status.
     async fn application_queue(

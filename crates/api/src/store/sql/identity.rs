@@ -420,7 +420,20 @@ macro_rules! identity_sql {
                 if revoked_at.is_some() || expires_at <= now {
                     return Ok(RefreshOutcome::Invalid);
                 }
-                if used_at.is_some() {
+                // Only one refresh may use the token: a concurrent one that read it unused
+                // before this claim finds it taken here, and that is a reuse as well.
+                let claimed = used_at.is_none()
+                    && sqlx::query(
+                        "UPDATE refresh_tokens SET used_at = $2 \
+                         WHERE token_hash = $1 AND used_at IS NULL",
+                    )
+                    .bind(old_hash)
+                    .bind(now)
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                if !claimed {
                     sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1")
                         .bind(session_id)
                         .bind(now)
@@ -428,11 +441,6 @@ macro_rules! identity_sql {
                         .await?;
                     return Ok(RefreshOutcome::Reused);
                 }
-                sqlx::query("UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1")
-                    .bind(old_hash)
-                    .bind(now)
-                    .execute(&mut *self.tx)
-                    .await?;
                 sqlx::query(
                     "INSERT INTO refresh_tokens (token_hash, session_id, created_at) \
                      VALUES ($1, $2, $3)",

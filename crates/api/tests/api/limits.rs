@@ -1,0 +1,197 @@
+//! Rate limits (R4): 429 with `Retry-After`, per account, per address and per IP.
+
+use std::time::Duration;
+
+use api::config::Limit;
+use reqwest::{Response, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, TestApp, assert_problem, registration, spawn_app_with};
+
+/// Asserts a 429 problem whose `Retry-After` is a number of seconds within the window.
+async fn assert_limited(response: Response, window_secs: u64) -> u64 {
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = response
+        .headers()
+        .get("retry-after")
+        .expect("a 429 tells when to retry")
+        .to_str()
+        .unwrap()
+        .parse()
+        .expect("Retry-After in seconds");
+    assert!(
+        (1..=window_secs).contains(&retry_after),
+        "Retry-After {retry_after} outside 1..={window_secs}"
+    );
+    let problem =
+        assert_problem(response, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
+    assert!(problem["detail"].as_str().unwrap().contains("мин"));
+    retry_after
+}
+
+async fn attempt(app: &TestApp, email: &str, password: &str) -> Response {
+    app.post(
+        "/api/v1/auth/login",
+        &json!({ "email": email, "password": password }),
+    )
+    .await
+}
+
+fn limit(max: u32, secs: u64) -> Limit {
+    Limit {
+        max,
+        window: Duration::from_secs(secs),
+    }
+}
+
+#[tokio::test]
+async fn failed_logins_lock_the_account_for_a_while() {
+    let app = spawn_app_with(|c| c.rate_limits.login_per_account = limit(3, 900)).await;
+    app.confirmed_customer("locked@mail.ru").await;
+    app.confirmed_customer("bystander@mail.ru").await;
+
+    // A success resets the count of failures.
+    for _ in 0..2 {
+        let wrong = attempt(&app, "locked@mail.ru", "не-тот-пароль").await;
+        assert_problem(wrong, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    }
+    assert_eq!(
+        attempt(&app, "locked@mail.ru", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+
+    // Three failures, in any letter case of the address…
+    for email in ["locked@mail.ru", "LOCKED@mail.ru", "Locked@Mail.RU"] {
+        let wrong = attempt(&app, email, "не-тот-пароль").await;
+        assert_problem(wrong, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    }
+    // …and even the right password is refused for now.
+    assert_limited(attempt(&app, "locked@mail.ru", PASSWORD).await, 900).await;
+    // Other accounts are not affected.
+    assert_eq!(
+        attempt(&app, "bystander@mail.ru", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    // Unknown addresses are limited the same way (the answer does not tell them apart).
+    for _ in 0..3 {
+        let wrong = attempt(&app, "nobody@mail.ru", "не-тот-пароль").await;
+        assert_problem(wrong, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    }
+    assert_limited(attempt(&app, "nobody@mail.ru", "не-тот-пароль").await, 900).await;
+
+    app.clock.advance(901);
+    assert_eq!(
+        attempt(&app, "locked@mail.ru", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn logins_from_one_ip_are_limited() {
+    let app = spawn_app_with(|c| c.rate_limits.login_per_ip = limit(3, 600)).await;
+    for n in 0..3 {
+        let response = app
+            .post(
+                "/api/v1/auth/login",
+                &json!({ "email": format!("user{n}@mail.ru"), "password": "не-тот-пароль" }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let fourth = app
+        .post(
+            "/api/v1/auth/login",
+            &json!({ "email": "user9@mail.ru", "password": "не-тот-пароль" }),
+        )
+        .await;
+    assert_limited(fourth, 600).await;
+    app.clock.advance(601);
+    let later = app
+        .post(
+            "/api/v1/auth/login",
+            &json!({ "email": "user9@mail.ru", "password": "не-тот-пароль" }),
+        )
+        .await;
+    assert_eq!(later.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn mail_to_one_address_is_limited_across_every_mail_sending_endpoint() {
+    let app = spawn_app_with(|c| c.rate_limits.mail_per_address = limit(3, 3600)).await;
+    let register = app
+        .post("/api/v1/auth/register", &registration("flood@mail.ru"))
+        .await;
+    assert_eq!(register.status(), StatusCode::ACCEPTED);
+    let resend = app
+        .post(
+            "/api/v1/auth/resend-confirmation",
+            &json!({ "email": "flood@mail.ru" }),
+        )
+        .await;
+    assert_eq!(resend.status(), StatusCode::ACCEPTED);
+    let forgot = app
+        .post(
+            "/api/v1/auth/forgot-password",
+            &json!({ "email": "FLOOD@mail.ru" }),
+        )
+        .await;
+    assert_eq!(forgot.status(), StatusCode::ACCEPTED);
+
+    // The address has had its three messages this hour, whichever endpoint asks.
+    for (path, body) in [
+        (
+            "/api/v1/auth/forgot-password",
+            json!({ "email": "flood@mail.ru" }),
+        ),
+        (
+            "/api/v1/auth/resend-confirmation",
+            json!({ "email": "flood@mail.ru" }),
+        ),
+        ("/api/v1/auth/register", registration("flood@mail.ru")),
+    ] {
+        assert_limited(app.post(path, &body).await, 3600).await;
+    }
+    app.wait_for_outbox_drained().await;
+    assert_eq!(app.mails_to("flood@mail.ru", "").len(), 3);
+
+    // Another address is not affected; after the window the address is served again.
+    let other = app
+        .post(
+            "/api/v1/auth/forgot-password",
+            &json!({ "email": "calm@mail.ru" }),
+        )
+        .await;
+    assert_eq!(other.status(), StatusCode::ACCEPTED);
+    app.clock.advance(3601);
+    let later = app
+        .post(
+            "/api/v1/auth/forgot-password",
+            &json!({ "email": "flood@mail.ru" }),
+        )
+        .await;
+    assert_eq!(later.status(), StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn registrations_from_one_ip_are_limited() {
+    let app = spawn_app_with(|c| c.rate_limits.mail_per_ip = limit(2, 3600)).await;
+    for email in ["first@mail.ru", "second@mail.ru"] {
+        let response = app
+            .post("/api/v1/auth/register", &registration(email))
+            .await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+    let third = app
+        .post("/api/v1/auth/register", &registration("third@mail.ru"))
+        .await;
+    assert_limited(third, 3600).await;
+    assert!(
+        app.state
+            .store
+            .user_by_email("third@mail.ru")
+            .await
+            .unwrap()
+            .is_none(),
+        "a refused registration creates nothing"
+    );
+}
