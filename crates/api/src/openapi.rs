@@ -5,7 +5,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem};
-use crate::routes::{accounts, auth, integration, me, system};
+use crate::routes::{accounts, applications, auth, integration, me, operator, system};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -50,6 +50,17 @@ send `Authorization: Bearer <api key>`."
         integration::upsert_accounts,
         integration::export_readings,
         integration::report_status,
+        applications::file_application,
+        applications::list_applications,
+        applications::get_application,
+        applications::download_attachment,
+        operator::queue,
+        operator::open,
+        operator::take,
+        operator::answer,
+        operator::close,
+        operator::meter,
+        operator::correct_meter,
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&Security, &ApiPrefix),
@@ -60,6 +71,8 @@ send `Authorization: Bearer <api key>`."
         (name = "accounts", description = "Personal accounts (лицевые счета) of the signed-in user"),
         (name = "meters", description = "Meters and their readings"),
         (name = "integration", description = "Billing integration (API keys)"),
+        (name = "applications", description = "Applications (заявления) about meters, with files"),
+        (name = "operator", description = "The operators' console"),
     )
 )]
 pub struct ApiDoc;

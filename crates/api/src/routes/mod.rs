@@ -1,9 +1,11 @@
 //! HTTP handlers: each parses its input, calls a service and maps the result to a DTO.
 
 pub mod accounts;
+pub mod applications;
 pub mod auth;
 pub mod integration;
 pub mod me;
+pub mod operator;
 pub mod spa;
 pub mod system;
 
@@ -21,6 +23,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, spa_dir: Option<&std::path::Path>
             .configure(me::configure)
             .configure(accounts::configure)
             .configure(integration::configure)
+            .configure(applications::configure)
+            .configure(operator::configure)
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
             })),
