@@ -1,10 +1,11 @@
-//! Prometheus metrics: requests by route pattern and status, their latency, and the outbox.
+//! Prometheus metrics: requests by route pattern and status, their latency, and the outbox;
+//! and the `X-Request-Id` of every response.
 
 use std::future::Future;
 use std::time::Instant;
 
-use actix_web::Error;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::{Error, HttpMessage};
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
 
 #[derive(Clone)]
@@ -64,10 +65,21 @@ impl Metrics {
         let route = request
             .match_pattern()
             .unwrap_or_else(|| "unmatched".to_owned());
+        // The id under which the request's log lines are, so a customer's report finds them.
+        let request_id = request
+            .extensions()
+            .get::<tracing_actix_web::RequestId>()
+            .and_then(|id| actix_web::http::header::HeaderValue::from_str(&id.to_string()).ok());
         let metrics = self.clone();
         let response = service.call(request);
         async move {
-            let response = response.await?;
+            let mut response = response.await?;
+            if let Some(id) = request_id {
+                response.headers_mut().insert(
+                    actix_web::http::header::HeaderName::from_static("x-request-id"),
+                    id,
+                );
+            }
             let status = response.status().as_u16().to_string();
             metrics
                 .requests

@@ -61,6 +61,7 @@ send `Authorization: Bearer <api key>`."
         operator::close,
         operator::meter,
         operator::correct_meter,
+        operator::account,
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&Security, &ApiPrefix),

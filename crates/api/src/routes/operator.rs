@@ -12,7 +12,7 @@ use crate::auth::Operator;
 use crate::error::{ApiError, Problem};
 use crate::routes::applications::ApplicationInfo;
 use crate::routes::me::timestamp;
-use crate::store::{ApplicationRecord, MeterChange, MeterRecord};
+use crate::store::{AccountHolder, ApplicationRecord, MeterChange, MeterRecord};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/operator/applications").get(queue))
@@ -24,7 +24,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/operator/meters/{meter_id}")
                 .get(meter)
                 .patch(correct_meter),
-        );
+        )
+        .service(web::resource("/operator/accounts/{number}").get(account));
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -351,4 +352,90 @@ async fn correct_meter(
     let (meter, changes) =
         applications::correct_meter(&state, &operator.0.user, path.into_inner(), request).await?;
     Ok(web::Json(OperatorMeter::new(meter, changes)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountHolderInfo {
+    pub user_id: i64,
+    #[schema(example = "Иванов Иван Иванович")]
+    pub full_name: String,
+    #[schema(example = "ivanov@mail.ru")]
+    pub email: String,
+    #[schema(example = "79876543210")]
+    pub phone: String,
+    /// `pending` or `active`.
+    pub status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub linked_at: OffsetDateTime,
+}
+
+impl From<AccountHolder> for AccountHolderInfo {
+    fn from(holder: AccountHolder) -> Self {
+        Self {
+            user_id: holder.user_id,
+            full_name: holder.full_name,
+            email: holder.email,
+            phone: holder.phone,
+            status: holder.status,
+            linked_at: timestamp(holder.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OperatorAccount {
+    pub id: i64,
+    #[schema(example = "720000032")]
+    pub number: String,
+    pub address: String,
+    /// Rubles, e.g. `"500.00"`.
+    pub last_payment_amount: Option<String>,
+    #[schema(format = "date")]
+    pub last_payment_date: Option<String>,
+    pub meters: Vec<OperatorMeter>,
+    /// The customers who linked the account.
+    pub customers: Vec<AccountHolderInfo>,
+}
+
+/// A personal account by its number: its meters (with their corrections) and its customers.
+#[utoipa::path(
+    get, path = "/operator/accounts/{number}", tag = "operator",
+    security(("bearer" = [])),
+    params(("number" = String, Path, description = "The account number")),
+    responses(
+        (status = 200, body = OperatorAccount),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn account(
+    state: web::Data<AppState>,
+    _operator: Operator,
+    path: web::Path<String>,
+) -> Result<web::Json<OperatorAccount>, ApiError> {
+    let number = domain::AccountNumber::parse(&path).map_err(|_| ApiError::NotFound)?;
+    let account = state
+        .store
+        .account_by_number(number.as_str())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let mut meters = Vec::new();
+    for meter in state.store.meters_of_account(account.id).await? {
+        let changes = state.store.meter_changes(meter.id).await?;
+        meters.push(OperatorMeter::new(meter, changes));
+    }
+    let customers = state.store.holders_of_account(account.id).await?;
+    Ok(web::Json(OperatorAccount {
+        id: account.id,
+        number: account.number,
+        address: account.address,
+        last_payment_amount: account
+            .last_payment_kopecks
+            .and_then(domain::Money::from_kopecks)
+            .map(|m| m.to_string()),
+        last_payment_date: account.last_payment_date,
+        meters,
+        customers: customers.into_iter().map(AccountHolderInfo::from).collect(),
+    }))
 }

@@ -161,8 +161,21 @@ pub struct ApiKeyRecord {
     pub revoked_at: Option<i64>,
 }
 
+/// A user linked to an account, as operators see them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccountHolder {
+    pub user_id: i64,
+    pub full_name: String,
+    pub email: String,
+    pub phone: String,
+    pub status: String,
+    pub created_at: i64,
+}
+
 #[async_trait]
 pub trait AccountStore: Send + Sync {
+    /// Everyone who linked the account (or asked to), oldest link first.
+    async fn holders_of_account(&self, account_id: i64) -> StoreResult<Vec<AccountHolder>>;
     async fn account_by_number(&self, number: &str) -> StoreResult<Option<AccountRecord>>;
     async fn accounts_of_user(&self, user_id: i64) -> StoreResult<Vec<LinkedAccount>>;
     /// The account if the user has an active link to it.

@@ -427,6 +427,41 @@ async fn an_operators_correction_is_recorded_in_the_audit_log() {
     assert_eq!(fixed["verification_status"], "valid");
     assert_eq!(fixed["accepts_readings"], true);
 
+    // The operator sees the account with its customers and the corrected meter.
+    let account_view: Value = app
+        .get_auth("/api/v1/operator/accounts/720000033", &operator)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        account_view["last_payment_amount"], "1234.56",
+        "{account_view}"
+    );
+    assert_eq!(account_view["customers"][0]["email"], "audit@mail.ru");
+    let listed = account_view["meters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == meter)
+        .unwrap()
+        .clone();
+    assert_eq!(listed["changes"].as_array().unwrap().len(), 3);
+    assert_problem(
+        app.get_auth("/api/v1/operator/accounts/799999999", &operator)
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.get_auth("/api/v1/operator/accounts/720000033", &access)
+            .await,
+        StatusCode::FORBIDDEN,
+        "operator_only",
+    )
+    .await;
+
     // The same correction again records nothing new.
     let same = app
         .client

@@ -264,4 +264,6 @@ async fn responses_carry_security_headers() {
         .unwrap();
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     assert_eq!(response.headers()["x-frame-options"], "DENY");
+    let request_id = response.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(request_id.len(), 36, "a UUID: {request_id}");
 }

@@ -17,6 +17,20 @@ macro_rules! accounts_sql {
 
         #[async_trait::async_trait]
         impl crate::store::AccountStore for $store {
+            async fn holders_of_account(
+                &self,
+                account_id: i64,
+            ) -> crate::store::StoreResult<Vec<crate::store::AccountHolder>> {
+                sqlx::query_as(
+                    "SELECT u.id AS user_id, u.full_name, u.email, u.phone, l.status, l.created_at \
+                     FROM account_links l JOIN users u ON u.id = l.user_id \
+                     WHERE l.account_id = $1 ORDER BY l.created_at, l.id",
+                )
+                .bind(account_id)
+                .fetch_all(&self.pool)
+                .await
+            }
+
             async fn account_by_number(
                 &self,
                 number: &str,
