@@ -84,6 +84,11 @@ pub async fn file(
         .await?
         .ok_or(ApiError::NotFound)?;
     let text = ApplicationText::parse(text).map_err(|e| ApiError::field("text", &e))?;
+    let limit = state.config.rate_limits.applications_per_user;
+    state
+        .limiter
+        .hit(&format!("applications:user:{}", user.id), limit)
+        .await?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     let id = tx

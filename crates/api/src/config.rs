@@ -73,6 +73,8 @@ pub struct RateLimits {
     pub link_per_account_number: Limit,
     /// Failed account-linking attempts by one user.
     pub link_per_user: Limit,
+    /// Applications one user may file (each sends an e-mail).
+    pub applications_per_user: Limit,
 }
 
 impl Default for RateLimits {
@@ -100,6 +102,10 @@ impl Default for RateLimits {
                 window: minutes(60),
             },
             link_per_user: Limit {
+                max: 20,
+                window: minutes(60),
+            },
+            applications_per_user: Limit {
                 max: 20,
                 window: minutes(60),
             },
@@ -268,6 +274,11 @@ impl Config {
                 defaults.link_per_account_number,
             )?,
             link_per_user: limit(source, "RATE_LIMIT_LINK_PER_USER", defaults.link_per_user)?,
+            applications_per_user: limit(
+                source,
+                "RATE_LIMIT_APPLICATIONS_PER_USER",
+                defaults.applications_per_user,
+            )?,
         };
 
         let spa_dir = source.get("SPA_DIR").map(PathBuf::from).or_else(|| {

@@ -143,6 +143,11 @@ pub async fn request_link(
         });
     };
 
+    let mail_limit = limits.mail_per_address;
+    state
+        .limiter
+        .hit(&format!("mail:address:{}", user.email), mail_limit)
+        .await?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     if tx.request_link(user.id, account.id, now).await? == LinkRequest::AlreadyActive {

@@ -474,3 +474,26 @@ async fn an_operators_correction_is_recorded_in_the_audit_log() {
     let body: Value = same.json().await.unwrap();
     assert_eq!(body["changes"].as_array().unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn filing_is_limited_per_user() {
+    let app = crate::helpers::spawn_app_with(|config| {
+        config.rate_limits.applications_per_user = api::config::Limit {
+            max: 2,
+            window: std::time::Duration::from_secs(3600),
+        };
+    })
+    .await;
+    app.load_demo().await;
+    let (access, account) = app
+        .customer_with_account("limit@mail.ru", "720000032", "500")
+        .await;
+    let meter = app.meter_id(&access, account, "ГВС1").await;
+    for _ in 0..2 {
+        let response = file_application(&app, &access, meter, Form::new().text("text", TEXT)).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let third = file_application(&app, &access, meter, Form::new().text("text", TEXT)).await;
+    assert!(third.headers().contains_key("retry-after"));
+    assert_problem(third, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
+}
