@@ -98,10 +98,35 @@ fn test() -> anyhow::Result<()> {
         println!("TEST_DATABASE_URL is empty: the PostgreSQL run is skipped");
         return Ok(());
     }
+    drop_test_databases(&postgres);
     println!("again on PostgreSQL ({postgres})");
     status(
         cargo()
             .args(["nextest", "run", "--package", "api", "--no-fail-fast"])
             .env("TEST_DATABASE_URL", &postgres),
     )
+}
+
+/// Test databases are made fresh per test (`lk_test_…`); drop the ones earlier runs left.
+fn drop_test_databases(server: &str) {
+    let listed = Command::new("psql")
+        .args([
+            server,
+            "-Atc",
+            "SELECT datname FROM pg_database WHERE datname ~ '^lk_(test|conformance)_'",
+        ])
+        .output();
+    let Ok(listed) = listed else { return };
+    for name in String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter(|n| !n.is_empty())
+    {
+        let _ = Command::new("psql")
+            .args([
+                server,
+                "-qc",
+                &format!("DROP DATABASE IF EXISTS \"{name}\""),
+            ])
+            .status();
+    }
 }
