@@ -102,7 +102,15 @@ fn test() -> anyhow::Result<()> {
     println!("again on PostgreSQL ({postgres})");
     status(
         cargo()
-            .args(["nextest", "run", "--package", "api", "--no-fail-fast"])
+            // The same build as the first run (`--workspace`), only the database tests again.
+            .args([
+                "nextest",
+                "run",
+                "--workspace",
+                "--no-fail-fast",
+                "-E",
+                "package(api)",
+            ])
             .env("TEST_DATABASE_URL", &postgres),
     )
 }
