@@ -1,19 +1,30 @@
 //! Project chores: `cargo xtask run` starts the portal, `cargo xtask test` runs every test,
-//! `cargo xtask openapi` writes the committed OpenAPI document.
+//! `cargo xtask web` builds the SPA, `cargo xtask openapi` writes the committed OpenAPI document.
+
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
 
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  run       build the SPA and the server, then start the portal (SQLite, e-mails as .eml files)
+  test      run every test, on SQLite and then on PostgreSQL
+  web       build the SPA into crates/web/dist (wasm-bindgen, wasm-opt, hashed file names)
+  openapi   regenerate openapi/openapi.json";
+
 fn main() -> anyhow::Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
     match task.as_str() {
+        "run" => run(),
+        "test" => test(),
+        "web" => web::build(),
         "openapi" => openapi(),
         _ => {
-            eprintln!(
-                "usage: cargo xtask <task>\n\ntasks:\n  openapi   regenerate openapi/openapi.json"
-            );
+            eprintln!("{USAGE}");
             bail!("unknown task {task:?}")
         }
     }
@@ -62,7 +73,9 @@ fn openapi() -> anyhow::Result<()> {
 
 fn status(command: &mut Command) -> anyhow::Result<()> {
     let shown = format!("{command:?}");
-    let status = command.status().with_context(|| format!("cannot run {shown}"))?;
+    let status = command
+        .status()
+        .with_context(|| format!("cannot run {shown}"))?;
     if !status.success() {
         bail!("{shown} failed with {status}");
     }
@@ -71,6 +84,7 @@ fn status(command: &mut Command) -> anyhow::Result<()> {
 
 /// Starts the portal as a developer or QA would use it: SQLite and .eml files under ./data.
 fn run() -> anyhow::Result<()> {
+    web::build()?;
     status(cargo().args(["build", "--release", "--package", "api", "--bin", "lk"]))?;
     let lk = root().join("target/release/lk");
     status(Command::new(&lk).arg("serve").current_dir(root()))
@@ -79,7 +93,11 @@ fn run() -> anyhow::Result<()> {
 /// Every test, on SQLite and then on PostgreSQL. The PostgreSQL server comes from
 /// `TEST_DATABASE_URL`, by default the local one; set `TEST_DATABASE_URL=` (empty) to skip it.
 fn test() -> anyhow::Result<()> {
-    status(cargo().args(["nextest", "run", "--workspace", "--no-fail-fast"]).env_remove("TEST_DATABASE_URL"))?;
+    status(
+        cargo()
+            .args(["nextest", "run", "--workspace", "--no-fail-fast"])
+            .env_remove("TEST_DATABASE_URL"),
+    )?;
     let postgres = std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     if postgres.is_empty() {
