@@ -10,7 +10,7 @@ use crate::api;
 use crate::components::focus;
 use crate::forms::{login_path_for, tel_href};
 use crate::pages::auth::{ForgotPasswordPage, LoginPage, RegisterPage, ResendConfirmationPage};
-use crate::pages::home::{ComingSoonPage, HomePage, NotFoundPage, OPERATIONS, icon};
+use crate::pages::home::{ComingSoonPage, HomePage, Icon, NotFoundPage, OPERATIONS, icon};
 use crate::pages::links::{ConfirmEmailChangePage, ConfirmEmailPage, ResetPasswordPage};
 use crate::pages::settings::{
     EmailSettingsPage, PasswordSettingsPage, ProfileSettingsPage, logout,
@@ -120,7 +120,8 @@ fn TopBar() -> impl IntoView {
     let location = use_location();
     // A followed link closes the menu.
     Effect::new(move |_| {
-        location.pathname.track();
+        // Read, not just tracked: a memo nobody reads is never recomputed, so never changes.
+        location.pathname.with(|_| ());
         open.set(false);
     });
     // Signing out closes it too.
@@ -133,18 +134,20 @@ fn TopBar() -> impl IntoView {
         let opening = !open.get_untracked();
         open.set(opening);
         if opening {
-            focus("side-menu-first");
+            // After the menu is shown.
+            request_animation_frame(|| focus("side-menu-first"));
         }
     };
     let close = move || {
         open.set(false);
         focus("menu-button");
     };
-    let on_keydown = move |event: leptos::ev::KeyboardEvent| {
-        if event.key() == "Escape" {
+    // Escape closes the menu wherever the focus is.
+    let _ = window_event_listener(leptos::ev::keydown, move |event| {
+        if event.key() == "Escape" && open.get_untracked() {
             close();
         }
-    };
+    });
     let navigate = use_navigate();
     let on_logout = move |_| logout(session, navigate.clone());
 
@@ -182,12 +185,12 @@ fn TopBar() -> impl IntoView {
             class="drawer"
             aria-label="Меню"
             hidden=move || !open.get()
-            on:keydown=on_keydown
         >
             <ul>
                 <li>
                     <a id="side-menu-first" href="/" class="drawer-link">
-                        "Главная"
+                        {icon(Icon::Home)}
+                        <span>"Главная"</span>
                     </a>
                 </li>
                 {OPERATIONS
@@ -205,7 +208,8 @@ fn TopBar() -> impl IntoView {
                     .collect_view()}
                 <li>
                     <button type="button" class="drawer-link link-button" on:click=on_logout>
-                        "Выход"
+                        {icon(Icon::Exit)}
+                        <span>"Выход"</span>
                     </button>
                 </li>
             </ul>

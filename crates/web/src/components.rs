@@ -55,10 +55,19 @@ pub fn Field(
     check: Option<fn(&str) -> Option<String>>,
 ) -> impl IntoView {
     let error = field_error(errors, id);
+    // A message goes away as soon as the field is edited, and a check runs as the user leaves
+    // the field. Leaving never removes a message: the layout must not shift under a click on
+    // the submit button that is taking the focus away.
+    let on_input = move |_| {
+        if errors.with_untracked(|e| e.field(id).is_some()) {
+            errors.update(|e| e.set_field(id, None));
+        }
+    };
     let on_blur = move |_| {
-        if let Some(check) = check {
-            let message = check(&value.get_untracked());
-            errors.update(|e| e.set_field(id, message));
+        if let Some(message) = check.and_then(|check| check(&value.get_untracked()))
+            && errors.with_untracked(|e| e.field(id) != Some(message.as_str()))
+        {
+            errors.update(|e| e.set_field(id, Some(message)));
         }
     };
     let error_id = format!("{id}-error");
@@ -90,6 +99,7 @@ pub fn Field(
                 aria-invalid=move || error.with(Option::is_some).then_some("true")
                 aria-describedby=described_by
                 bind:value=value
+                on:input=on_input
                 on:blur=on_blur
             />
             {hint.map(|hint| view! { <p class="hint" id=hint_id>{hint}</p> })}
@@ -123,6 +133,11 @@ pub fn CheckboxField(
                 aria-invalid=move || error.with(Option::is_some).then_some("true")
                 aria-describedby=described_by
                 bind:checked=checked
+                on:change=move |_| {
+                    if errors.with_untracked(|e| e.field(id).is_some()) {
+                        errors.update(|e| e.set_field(id, None));
+                    }
+                }
             />
             <label for=id>{label}</label>
             {move || error.get().map(|message| view! {

@@ -17,6 +17,8 @@ pub struct Operation {
 
 #[derive(Debug, Clone, Copy)]
 pub enum Icon {
+    Home,
+    Exit,
     Accounts,
     Readings,
     Meters,
@@ -60,6 +62,8 @@ pub const OPERATIONS: [Operation; 5] = [
 /// A small line icon (24×24, `currentColor`), hidden from screen readers: the label says it.
 pub fn icon(icon: Icon) -> impl IntoView {
     let path = match icon {
+        Icon::Home => "M3 11l9-7 9 7M5 10v10h5v-6h4v6h5V10",
+        Icon::Exit => "M10 4H5v16h5M14 8l4 4-4 4M18 12H9",
         Icon::Accounts => "M4 4h16v16H4zM8 9h8M8 13h8M8 17h5",
         Icon::Readings => "M12 3c3 4 6 7.5 6 11a6 6 0 0 1-12 0c0-3.5 3-7 6-11zM9 15a3 3 0 0 0 3 3",
         Icon::Meters => "M12 21a9 9 0 1 1 0-18 9 9 0 0 1 0 18zM12 12l4-4M7 15h10",

@@ -132,7 +132,7 @@ pub fn ProfileSettingsPage() -> impl IntoView {
                     autocomplete="tel"
                     inputmode="tel"
                     placeholder="79876543210"
-                    hint="Начинается с 7, без знака «+»: 7(###)-###-##-##."
+                    hint="Начинается с 7, без знака «+», например 79876543210."
                     required=true
                     check=check_phone
                 />
