@@ -1,24 +1,32 @@
 //! Project chores: `cargo xtask run` starts the portal, `cargo xtask test` runs every test,
-//! `cargo xtask openapi` writes the committed OpenAPI document.
+//! `cargo xtask web` builds the SPA, `cargo xtask openapi` writes the committed OpenAPI document.
+
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
 
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  run       build the SPA and the server, load the demo data, start the portal (SQLite, e-mails as .eml files)
+  test      run every test, on SQLite and then on PostgreSQL
+  web       build the SPA into crates/web/dist (wasm-bindgen, wasm-opt, hashed file names)
+  openapi   regenerate openapi/openapi.json";
+
 fn main() -> anyhow::Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
     match task.as_str() {
+        "run" => run(),
+        "test" => test(),
+        "web" => web::build(),
         "openapi" => openapi(),
         "run" => run(),
         "test" => test(),
         _ => {
-            eprintln!(
-                "usage: cargo xtask <task>\n\ntasks:\n  \
-                 run       start the portal with demo data on http://127.0.0.1:8080 (SQLite under ./data)\n  \
-                 test      every test: SQLite, then PostgreSQL ($TEST_DATABASE_URL or the local server)\n  \
-                 openapi   regenerate openapi/openapi.json"
-            );
+            eprintln!("{USAGE}");
             bail!("unknown task {task:?}")
         }
     }
@@ -78,6 +86,7 @@ fn status(command: &mut Command) -> anyhow::Result<()> {
 
 /// Starts the portal as a developer or QA would use it: SQLite and .eml files under ./data.
 fn run() -> anyhow::Result<()> {
+    web::build()?;
     status(cargo().args(["build", "--release", "--package", "api", "--bin", "lk"]))?;
     let lk = root().join("target/release/lk");
     status(Command::new(&lk).arg("demo").current_dir(root()))?;

@@ -2,8 +2,10 @@
 //!
 //! Follows NIST SP 800-63B: a length range and a block list instead of composition rules.
 
+#[cfg(feature = "common-passwords")]
 use std::collections::HashSet;
 use std::fmt;
+#[cfg(feature = "common-passwords")]
 use std::sync::OnceLock;
 
 use crate::email::Email;
@@ -17,6 +19,7 @@ pub const MAX_CHARS: usize = 128;
 const MIN_LOCAL_PART_FOR_SIMILARITY: usize = 4;
 
 /// Most common passwords, lower-cased, one per line; see `data/README.md`.
+#[cfg(feature = "common-passwords")]
 const COMMON_PASSWORDS: &str = include_str!("../data/common-passwords.txt");
 
 /// A new password that passed every rule. Never printed: `Debug` shows `Password(***)`.
@@ -103,10 +106,17 @@ pub fn check_new_password(password: &str, email: Option<&Email>) -> Result<(), P
     Ok(())
 }
 
+#[cfg(feature = "common-passwords")]
 fn is_common(lower: &str) -> bool {
     static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
     SET.get_or_init(|| COMMON_PASSWORDS.lines().filter(|l| !l.is_empty()).collect())
         .contains(lower)
+}
+
+/// Without the list (the browser SPA) this rule is left to the server.
+#[cfg(not(feature = "common-passwords"))]
+fn is_common(_lower: &str) -> bool {
+    false
 }
 
 fn is_similar_to_email(lower: &str, email: &Email) -> bool {
@@ -160,6 +170,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "common-passwords")]
     fn refuses_common_passwords_in_any_case() {
         for p in [
             "password",
@@ -219,6 +230,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "common-passwords")]
     fn check_order_is_length_common_similar_mismatch() {
         let e = email();
         assert_eq!(
@@ -243,6 +255,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "common-passwords")]
     fn common_list_is_well_formed() {
         let lines: Vec<&str> = COMMON_PASSWORDS.lines().collect();
         assert!(lines.len() >= 10_000, "only {} passwords", lines.len());
