@@ -23,8 +23,6 @@ fn main() -> anyhow::Result<()> {
         "test" => test(),
         "web" => web::build(),
         "openapi" => openapi(),
-        "run" => run(),
-        "test" => test(),
         _ => {
             eprintln!("{USAGE}");
             bail!("unknown task {task:?}")
