@@ -12,7 +12,8 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   run       build the SPA and the server, load the demo data, start the portal (SQLite, e-mails as .eml files)
-  test      run every test, on SQLite and then on PostgreSQL
+  test      run every test: Rust tests on SQLite and PostgreSQL, then the browser tests
+  e2e       the browser tests: headless Chromium against lk serve, mail through maildev
   web       build the SPA into crates/web/dist (wasm-bindgen, wasm-opt, hashed file names)
   openapi   regenerate openapi/openapi.json";
 
@@ -22,6 +23,7 @@ fn main() -> anyhow::Result<()> {
         "run" => run(),
         "test" => test(),
         "web" => web::build(),
+        "e2e" => e2e(),
         "openapi" => openapi(),
         _ => {
             eprintln!("{USAGE}");
@@ -91,8 +93,9 @@ fn run() -> anyhow::Result<()> {
     status(Command::new(&lk).arg("serve").current_dir(root()))
 }
 
-/// Every test, on SQLite and then on PostgreSQL. The PostgreSQL server comes from
-/// `TEST_DATABASE_URL`, by default the local one; set `TEST_DATABASE_URL=` (empty) to skip it.
+/// Every test: the Rust tests on SQLite and then on PostgreSQL, then the browser tests. The
+/// PostgreSQL server comes from `TEST_DATABASE_URL`, by default the local one; set
+/// `TEST_DATABASE_URL=` (empty) to skip it.
 fn test() -> anyhow::Result<()> {
     status(
         cargo()
@@ -103,23 +106,24 @@ fn test() -> anyhow::Result<()> {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     if postgres.is_empty() {
         println!("TEST_DATABASE_URL is empty: the PostgreSQL run is skipped");
-        return Ok(());
+    } else {
+        drop_test_databases(&postgres);
+        println!("again on PostgreSQL ({postgres})");
+        status(
+            cargo()
+                // The same build as the first run (`--workspace`), only the database tests again.
+                .args([
+                    "nextest",
+                    "run",
+                    "--workspace",
+                    "--no-fail-fast",
+                    "-E",
+                    "package(api)",
+                ])
+                .env("TEST_DATABASE_URL", &postgres),
+        )?;
     }
-    drop_test_databases(&postgres);
-    println!("again on PostgreSQL ({postgres})");
-    status(
-        cargo()
-            // The same build as the first run (`--workspace`), only the database tests again.
-            .args([
-                "nextest",
-                "run",
-                "--workspace",
-                "--no-fail-fast",
-                "-E",
-                "package(api)",
-            ])
-            .env("TEST_DATABASE_URL", &postgres),
-    )
+    e2e()
 }
 
 /// Test databases are made fresh per test (`lk_test_…`); drop the ones earlier runs left.
@@ -144,4 +148,20 @@ fn drop_test_databases(server: &str) {
             ])
             .status();
     }
+}
+
+/// The browser tests (tests/e2e): the SPA and `lk` are built, the npm packages installed from
+/// the lock file, then every scenario runs against a fresh stack.
+fn e2e() -> anyhow::Result<()> {
+    web::build()?;
+    status(cargo().args(["build", "--package", "api", "--bin", "lk"]))?;
+    let dir = root().join("tests/e2e");
+    if !dir.join("node_modules/.bin/maildev").exists() {
+        status(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&dir),
+        )?;
+    }
+    status(Command::new("node").arg("run.mjs").current_dir(&dir))
 }
