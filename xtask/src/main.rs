@@ -1,5 +1,7 @@
 //! Project chores: `cargo xtask run` starts the portal, `cargo xtask test` runs every test,
-//! `cargo xtask openapi` writes the committed OpenAPI document.
+//! `cargo xtask openapi` writes the committed OpenAPI document, `cargo xtask bench` measures.
+
+mod bench;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,12 +14,18 @@ fn main() -> anyhow::Result<()> {
         "openapi" => openapi(),
         "run" => run(),
         "test" => test(),
+        "bench" => bench(),
+        // Run by `bench` from the release build: the benchmarks proper and their reference server.
+        "bench-run" => bench::run(root(), &std::env::args().skip(2).collect::<Vec<_>>()),
+        "bench-hello" => bench::hello(&std::env::args().nth(2).unwrap_or_default()),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\ntasks:\n  \
                  run       start the portal with demo data on http://127.0.0.1:8080 (SQLite under ./data)\n  \
                  test      every test: SQLite, then PostgreSQL ($TEST_DATABASE_URL or the local server)\n  \
-                 openapi   regenerate openapi/openapi.json"
+                 openapi   regenerate openapi/openapi.json\n  \
+                 bench     [login|readings|meters|uploads|scale] [--quick]: benchmarks, written \
+                 to docs/benchmarks.md"
             );
             bail!("unknown task {task:?}")
         }
@@ -103,5 +111,19 @@ fn test() -> anyhow::Result<()> {
         cargo()
             .args(["nextest", "run", "--package", "api", "--no-fail-fast"])
             .env("TEST_DATABASE_URL", &postgres),
+    )
+}
+
+/// Builds `lk` and the load generator in release, then runs the benchmarks from that build (a
+/// debug load generator would measure itself).
+fn bench() -> anyhow::Result<()> {
+    status(cargo().args([
+        "build", "--release", "--package", "api", "--bin", "lk", "--package", "xtask",
+    ]))?;
+    status(
+        Command::new(root().join("target/release/xtask"))
+            .arg("bench-run")
+            .args(std::env::args().skip(2))
+            .current_dir(root()),
     )
 }
