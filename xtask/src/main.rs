@@ -118,7 +118,14 @@ fn test() -> anyhow::Result<()> {
 /// debug load generator would measure itself).
 fn bench() -> anyhow::Result<()> {
     status(cargo().args([
-        "build", "--release", "--package", "api", "--bin", "lk", "--package", "xtask",
+        "build",
+        "--release",
+        "--package",
+        "api",
+        "--bin",
+        "lk",
+        "--package",
+        "xtask",
     ]))?;
     status(
         Command::new(root().join("target/release/xtask"))

@@ -242,7 +242,7 @@ fn read_batches<R: Read>(
             }
         }
         rows += 1;
-        if rows % 4096 == 0 {
+        if rows.is_multiple_of(4096) {
             progress.set_position(reader.position().byte());
         }
         let row = Row {
@@ -250,7 +250,9 @@ fn read_batches<R: Read>(
             positions: &positions,
         };
         let continues = |batch: &[ValidAccount], number: &str| {
-            batch.last().is_some_and(|last| last.number.as_str() == number)
+            batch
+                .last()
+                .is_some_and(|last| last.number.as_str() == number)
         };
         match seen.quick(&row) {
             Some(quick) => {

@@ -487,7 +487,9 @@ pub async fn apply(
         let index = match by_number.get(account.number.as_str()) {
             Some(&index) => {
                 let state = &mut states[index];
-                if state.address == account.address && state.kopecks == kopecks && state.date == date
+                if state.address == account.address
+                    && state.kopecks == kopecks
+                    && state.date == date
                 {
                     summary.accounts.add(Upserted::Unchanged);
                 } else {
@@ -585,9 +587,7 @@ pub async fn apply(
                         Upserted::Created
                     }
                     // Billing took the customer's own value: it is accepted, and stays theirs.
-                    Some(found) if found.value == value && found.accepted => {
-                        Upserted::Unchanged
-                    }
+                    Some(found) if found.value == value && found.accepted => Upserted::Unchanged,
                     Some(found) if found.value == value && !found.from_billing => {
                         found.accepted = true;
                         found.change = found.change.max(ReadingChange::Accepted);
@@ -642,11 +642,9 @@ pub async fn apply(
         .into_iter()
         .map(|(id, account, name)| ((account, name), id))
         .collect();
-    for m in 0..meters.len() {
-        if meters[m].id.is_none() {
-            let key = (account_id(&meters[m]), meters[m].name.clone());
-            meters[m].id = new_meter_ids.remove(&key);
-        }
+    for meter in meters.iter_mut().filter(|m| m.id.is_none()) {
+        let key = (account_id(meter), meter.name.clone());
+        meter.id = new_meter_ids.remove(&key);
     }
     for meter in meters.iter().filter(|m| m.changed) {
         let id = meter.id.expect("stored meters have ids");

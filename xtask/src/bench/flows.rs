@@ -115,7 +115,11 @@ pub async fn customer(
 }
 
 /// Logs in; returns the access token.
-pub async fn login(client: &reqwest::Client, server: &Server, email: &str) -> anyhow::Result<String> {
+pub async fn login(
+    client: &reqwest::Client,
+    server: &Server,
+    email: &str,
+) -> anyhow::Result<String> {
     let body = post(
         client,
         server.url("/api/v1/auth/login"),

@@ -54,8 +54,8 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     let threads = ctx.cores;
     let dir = fresh_dir(&ctx.work, "login")?;
     let db = Database::create(&Backend::Sqlite, &dir).await?;
-    let lk = Lk::new(&ctx.lk, &dir, &db.url)
-        .with_env("MAX_CONCURRENT_HASHES", &threads.to_string());
+    let lk =
+        Lk::new(&ctx.lk, &dir, &db.url).with_env("MAX_CONCURRENT_HASHES", &threads.to_string());
     let server = lk.serve().await?;
     let client = load::client();
 

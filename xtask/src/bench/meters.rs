@@ -3,7 +3,7 @@
 
 use super::load::{self, Load};
 use super::report::{Section, ratio};
-use super::server::{Backend, Database, Lk, Server, fresh_dir, free_port};
+use super::server::{Backend, Database, Lk, Server, free_port, fresh_dir};
 use super::{Ctx, flows};
 
 const WORKERS: usize = 16;
@@ -79,7 +79,11 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     );
     section.figure(
         "hello world latency p50 / p99",
-        format!("{:.2} ms / {:.2} ms", reference.p50_ms(), reference.p99_ms()),
+        format!(
+            "{:.2} ms / {:.2} ms",
+            reference.p50_ms(),
+            reference.p99_ms()
+        ),
     );
     let r = ratio(meters.rate(), reference.rate());
     section.target(

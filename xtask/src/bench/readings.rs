@@ -38,7 +38,7 @@ async fn baseline(backend: &Backend, url: &str, load: Load) -> anyhow::Result<Ou
                 .connect_with(options)
                 .await?;
             sqlx::query(TABLE).execute(&pool).await?;
-            let outcome = load::run(load, move |worker, i| {
+            load::run(load, move |worker, i| {
                 let pool = pool.clone();
                 async move {
                     let mut tx = pool
@@ -56,13 +56,15 @@ async fn baseline(backend: &Backend, url: &str, load: Load) -> anyhow::Result<Ou
                     tx.commit().await.map_err(|e| e.to_string())
                 }
             })
-            .await;
-            outcome
+            .await
         }
         Backend::Postgres(_) => {
-            let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .connect(url)
+                .await?;
             sqlx::query(TABLE).execute(&pool).await?;
-            let outcome = load::run(load, move |worker, i| {
+            load::run(load, move |worker, i| {
                 let pool = pool.clone();
                 async move {
                     let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
@@ -77,8 +79,7 @@ async fn baseline(backend: &Backend, url: &str, load: Load) -> anyhow::Result<Ou
                     tx.commit().await.map_err(|e| e.to_string())
                 }
             })
-            .await;
-            outcome
+            .await
         }
     };
     outcome.check("baseline insert loop")?;
@@ -115,7 +116,10 @@ async fn on(ctx: &Ctx, backend: Backend, label: &str) -> anyhow::Result<(Outcome
         customers.push((access, meters));
     }
     let meters: usize = customers.iter().map(|(_, m)| m.len()).sum();
-    println!("  {label}: {meters} meters of {} customers", customers.len());
+    println!(
+        "  {label}: {meters} meters of {} customers",
+        customers.len()
+    );
 
     let load = Load::closed(WORKERS, ctx.warmup(), ctx.duration(10));
     let base = baseline(&backend, &db.url, load).await?;

@@ -91,7 +91,11 @@ impl Section {
     fn markdown(&self, date: &str) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "<!-- bench:{} -->", self.name);
-        let _ = writeln!(out, "## {} (`cargo xtask bench {}`)\n", self.title, self.name);
+        let _ = writeln!(
+            out,
+            "## {} (`cargo xtask bench {}`)\n",
+            self.title, self.name
+        );
         let _ = writeln!(out, "Measured {date}.\n");
         for line in &self.method {
             let _ = writeln!(out, "- {line}");
@@ -101,7 +105,10 @@ impl Section {
             let _ = writeln!(out, "| {what} | {value} |");
         }
         if !self.targets.is_empty() {
-            let _ = writeln!(out, "\n| target | goal | measured | met |\n|---|---|---|---|");
+            let _ = writeln!(
+                out,
+                "\n| target | goal | measured | met |\n|---|---|---|---|"
+            );
             for t in &self.targets {
                 let _ = writeln!(
                     out,
@@ -170,5 +177,9 @@ pub fn write(path: &Path, header: &str, sections: &[Section], date: &str) -> any
 }
 
 pub fn ratio(value: f64, baseline: f64) -> f64 {
-    if baseline > 0.0 { value / baseline } else { 0.0 }
+    if baseline > 0.0 {
+        value / baseline
+    } else {
+        0.0
+    }
 }

@@ -146,13 +146,10 @@ async fn meters_latency(
         meters.len() == 3 && meters.iter().all(|m| !m["previous_reading"].is_null()),
         "unexpected meters: {meters:?}"
     );
-    let outcome = load::run(
-        Load::closed(1, ctx.warmup(), duration),
-        move |_, _| {
-            let request = client.get(&url).bearer_auth(&access).send();
-            async move { load::check(request.await, 200).await }
-        },
-    )
+    let outcome = load::run(Load::closed(1, ctx.warmup(), duration), move |_, _| {
+        let request = client.get(&url).bearer_auth(&access).send();
+        async move { load::check(request.await, 200).await }
+    })
     .await;
     outcome.check("GET meters")?;
     server.stop();
@@ -241,7 +238,9 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     let summary: Vec<&str> = imported
         .output
         .lines()
-        .filter(|l| l.starts_with("accounts:") || l.starts_with("meters:") || l.starts_with("readings:"))
+        .filter(|l| {
+            l.starts_with("accounts:") || l.starts_with("meters:") || l.starts_with("readings:")
+        })
         .collect();
     section.note(format!("`lk import` said: {}", summary.join("; ")));
     section.note(

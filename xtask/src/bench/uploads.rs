@@ -77,7 +77,10 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     let (upload_client, upload_data) = (client.clone(), data.clone());
     let uploads = load::run(load, move |worker, i| {
         let form = Form::new()
-            .text("text", format!("Показания на фото, заявление {worker}-{i}."))
+            .text(
+                "text",
+                format!("Показания на фото, заявление {worker}-{i}."),
+            )
             .part(
                 "files",
                 Part::bytes(upload_data.as_ref().clone())
@@ -141,10 +144,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     );
     section.figure(
         "bare blob inserts/s",
-        format!(
-            "{blobs:.1} ({:.0} MiB/s)",
-            blobs * FILE_BYTES as f64 / MIB
-        ),
+        format!("{blobs:.1} ({:.0} MiB/s)", blobs * FILE_BYTES as f64 / MIB),
     );
     let peak_mb = peak as f64 / 1_000_000.0;
     section.target(
