@@ -1,6 +1,8 @@
 //! Project chores: `cargo xtask run` starts the portal, `cargo xtask test` runs every test,
-//! `cargo xtask web` builds the SPA, `cargo xtask openapi` writes the committed OpenAPI document.
+//! `cargo xtask web` builds the SPA, `cargo xtask openapi` writes the committed OpenAPI document,
+//! `cargo xtask bench` measures.
 
+mod bench;
 mod web;
 
 use std::path::{Path, PathBuf};
@@ -15,7 +17,8 @@ tasks:
   test      run every test: Rust tests on SQLite and PostgreSQL, then the browser tests
   e2e       the browser tests: headless Chromium against lk serve, mail through maildev
   web       build the SPA into crates/web/dist (wasm-bindgen, wasm-opt, hashed file names)
-  openapi   regenerate openapi/openapi.json";
+  openapi   regenerate openapi/openapi.json
+  bench     [login|readings|meters|uploads|scale] [--quick]: benchmarks, written to docs/benchmarks.md";
 
 fn main() -> anyhow::Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
@@ -25,6 +28,10 @@ fn main() -> anyhow::Result<()> {
         "web" => web::build(),
         "e2e" => e2e(),
         "openapi" => openapi(),
+        "bench" => bench(),
+        // Run by `bench` from the release build: the benchmarks proper and their reference server.
+        "bench-run" => bench::run(root(), &std::env::args().skip(2).collect::<Vec<_>>()),
+        "bench-hello" => bench::hello(&std::env::args().nth(2).unwrap_or_default()),
         _ => {
             eprintln!("{USAGE}");
             bail!("unknown task {task:?}")
@@ -164,4 +171,25 @@ fn e2e() -> anyhow::Result<()> {
         )?;
     }
     status(Command::new("node").arg("run.mjs").current_dir(&dir))
+}
+
+/// Builds `lk` and the load generator in release, then runs the benchmarks from that build (a
+/// debug load generator would measure itself).
+fn bench() -> anyhow::Result<()> {
+    status(cargo().args([
+        "build",
+        "--release",
+        "--package",
+        "api",
+        "--bin",
+        "lk",
+        "--package",
+        "xtask",
+    ]))?;
+    status(
+        Command::new(root().join("target/release/xtask"))
+            .arg("bench-run")
+            .args(std::env::args().skip(2))
+            .current_dir(root()),
+    )
 }

@@ -22,6 +22,10 @@ use crate::store::{self, Store};
 /// Bodies of JSON requests are small; anything larger is refused with 413 before parsing.
 const JSON_LIMIT: usize = 64 * 1024;
 
+/// Applications with files read and stored at once: with 5 files of up to 10 MB each this bounds
+/// the memory uploads take to about 4 × 50 MB in the worst case, 4 × 5 MB for typical photos.
+const MAX_CONCURRENT_UPLOADS: usize = 4;
+
 /// Everything a handler may need, shared by all workers.
 pub struct AppState {
     pub config: Arc<Config>,
@@ -33,6 +37,9 @@ pub struct AppState {
     pub templates: Templates,
     pub mailer: mail::Sender,
     pub metrics: Metrics,
+    /// Application forms being read and stored at once; each holds its files in memory, so the
+    /// rest wait, their bytes left unread in the sockets (SQLite stores one at a time anyway).
+    pub uploads: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -78,6 +85,7 @@ impl Application {
             limiter: RateLimiter::new(store.clone(), clock.clone()),
             templates: Templates::new(&config.branch.name, &config.branch.hotline),
             metrics: Metrics::new()?,
+            uploads: tokio::sync::Semaphore::new(MAX_CONCURRENT_UPLOADS),
             config: Arc::new(config),
             store,
             clock,

@@ -297,7 +297,12 @@ impl Config {
             branch,
             rate_limits,
             spa_dir,
-            max_concurrent_hashes: parse_or(source, "MAX_CONCURRENT_HASHES", 2)?,
+            // One hash per core: a login flood then keeps every core hashing, no more.
+            max_concurrent_hashes: parse_or(
+                source,
+                "MAX_CONCURRENT_HASHES",
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )?,
             log_json: matches!(source.get("LOG_FORMAT").as_deref(), Some("json")),
             trust_proxy: matches!(source.get("TRUST_PROXY").as_deref(), Some("true" | "1")),
         })

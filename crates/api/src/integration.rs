@@ -9,6 +9,8 @@ use utoipa::ToSchema;
 
 use crate::error::FieldError;
 use crate::readings::{iso_date, parse_iso_date};
+use std::collections::HashMap;
+
 use crate::store::{AccountData, BillingReading, MeterData, Store, StoreResult, Upserted};
 
 /// An account as billing sends it.
@@ -172,7 +174,7 @@ impl Checker {
         })
     }
 
-    fn meter(&mut self, at: &str, input: &BillingMeter) -> Option<ValidMeter> {
+    pub fn meter(&mut self, at: &str, input: &BillingMeter) -> Option<ValidMeter> {
         let before = self.errors.len();
         let name = self.text(&format!("{at}.name"), &input.name, 40, true);
         let kind = MeterKind::parse_code(input.kind.trim());
@@ -319,7 +321,96 @@ impl UpsertSummary {
     }
 }
 
-/// Applies valid billing data in one unit of work; the same data twice changes nothing.
+/// An account of the batch as it will be after the batch: as stored, then changed by the batch.
+struct AccountState<'a> {
+    id: Option<i64>,
+    number: &'a str,
+    address: String,
+    kopecks: Option<i64>,
+    date: Option<String>,
+    changed: bool,
+    /// Indices into the meters.
+    meters: Vec<usize>,
+}
+
+struct MeterState {
+    id: Option<i64>,
+    account: usize,
+    name: String,
+    kind: &'static str,
+    serial_number: String,
+    place: String,
+    installed_on: Option<String>,
+    last_verification: Option<String>,
+    next_verification: Option<String>,
+    whole_digits: i64,
+    decimals: i64,
+    changed: bool,
+    readings: Vec<ReadingState>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum ReadingChange {
+    None,
+    /// Billing took the customer's value: only the status changes.
+    Accepted,
+    /// Billing's own value replaces the reading.
+    Replaced,
+}
+
+struct ReadingState {
+    id: Option<i64>,
+    month: String,
+    value: i64,
+    taken_on: String,
+    from_billing: bool,
+    accepted: bool,
+    change: ReadingChange,
+}
+
+impl MeterState {
+    fn same(&self, meter: &ValidMeter, dates: &[Option<String>; 3]) -> bool {
+        self.kind == meter.kind.code()
+            && self.serial_number == meter.serial_number
+            && self.place == meter.place
+            && self.installed_on == dates[0]
+            && self.last_verification == dates[1]
+            && self.next_verification == dates[2]
+            && self.whole_digits == i64::from(meter.precision.whole_digits())
+            && self.decimals == i64::from(meter.precision.decimals())
+    }
+
+    fn data(&self, account_id: i64) -> MeterData<'_> {
+        MeterData {
+            account_id,
+            name: &self.name,
+            kind: self.kind,
+            serial_number: &self.serial_number,
+            place: &self.place,
+            installed_on: self.installed_on.as_deref(),
+            last_verification: self.last_verification.as_deref(),
+            next_verification: self.next_verification.as_deref(),
+            whole_digits: self.whole_digits,
+            decimals: self.decimals,
+        }
+    }
+}
+
+impl ReadingState {
+    fn billing<'a>(&'a self, meter_id: i64) -> BillingReading<'a> {
+        BillingReading {
+            meter_id,
+            billing_month: &self.month,
+            value: self.value,
+            taken_on: &self.taken_on,
+        }
+    }
+}
+
+/// Applies valid billing data in one unit of work; the same data twice changes nothing. Every
+/// account, meter and reading counts as if they were applied one after another in order, but
+/// the batch takes a few statements per thousand rows: what exists is read in bulk, the changes
+/// are worked out here, and new rows go in with multi-row `INSERT`s.
 pub async fn apply(
     store: &dyn Store,
     accounts: &[ValidAccount],
@@ -327,56 +418,262 @@ pub async fn apply(
 ) -> StoreResult<UpsertSummary> {
     let mut summary = UpsertSummary::default();
     let mut tx = store.begin().await?;
+
+    // Accounts: what is stored, then each account of the batch in turn.
+    let mut numbers: Vec<&str> = accounts.iter().map(|a| a.number.as_str()).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    let mut states: Vec<AccountState> = Vec::with_capacity(numbers.len());
+    let mut by_number: HashMap<&str, usize> = HashMap::with_capacity(numbers.len());
+    let mut by_id: HashMap<i64, usize> = HashMap::new();
+    let stored = tx.accounts_by_numbers(&numbers).await?;
+    for record in &stored {
+        let number = numbers[numbers
+            .binary_search(&record.number.as_str())
+            .expect("asked for")];
+        by_number.insert(number, states.len());
+        by_id.insert(record.id, states.len());
+        states.push(AccountState {
+            id: Some(record.id),
+            number,
+            address: record.address.clone(),
+            kopecks: record.last_payment_kopecks,
+            date: record.last_payment_date.clone(),
+            changed: false,
+            meters: Vec::new(),
+        });
+    }
+    let stored_ids: Vec<i64> = stored.iter().map(|a| a.id).collect();
+    let mut meters: Vec<MeterState> = Vec::new();
+    let mut meter_by_id: HashMap<i64, usize> = HashMap::new();
+    for record in tx.meters_of_accounts(&stored_ids).await? {
+        let account = by_id[&record.account_id];
+        states[account].meters.push(meters.len());
+        meter_by_id.insert(record.id, meters.len());
+        meters.push(MeterState {
+            id: Some(record.id),
+            account,
+            kind: MeterKind::parse_code(&record.kind).map_or("hot_water", |k| k.code()),
+            name: record.name,
+            serial_number: record.serial_number,
+            place: record.place,
+            installed_on: record.installed_on,
+            last_verification: record.last_verification,
+            next_verification: record.next_verification,
+            whole_digits: record.whole_digits,
+            decimals: record.decimals,
+            changed: false,
+            readings: Vec::new(),
+        });
+    }
+    let stored_meters: Vec<i64> = meter_by_id.keys().copied().collect();
+    for record in tx.readings_of_meters(&stored_meters).await? {
+        meters[meter_by_id[&record.meter_id]]
+            .readings
+            .push(ReadingState {
+                id: Some(record.id),
+                month: record.billing_month,
+                value: record.value,
+                taken_on: record.taken_on,
+                from_billing: record.source == "billing",
+                accepted: record.status == "accepted",
+                change: ReadingChange::None,
+            });
+    }
+
     for account in accounts {
-        let payment_date = account.last_payment_date.map(iso_date);
-        let (account_id, outcome) = tx
-            .upsert_account(
-                &AccountData {
+        let kopecks = account.last_payment.map(Money::kopecks);
+        let date = account.last_payment_date.map(iso_date);
+        let index = match by_number.get(account.number.as_str()) {
+            Some(&index) => {
+                let state = &mut states[index];
+                if state.address == account.address
+                    && state.kopecks == kopecks
+                    && state.date == date
+                {
+                    summary.accounts.add(Upserted::Unchanged);
+                } else {
+                    state.address.clone_from(&account.address);
+                    state.kopecks = kopecks;
+                    state.date = date;
+                    state.changed = true;
+                    summary.accounts.add(Upserted::Updated);
+                }
+                index
+            }
+            None => {
+                by_number.insert(account.number.as_str(), states.len());
+                states.push(AccountState {
+                    id: None,
                     number: account.number.as_str(),
-                    address: &account.address,
-                    last_payment_kopecks: account.last_payment.map(Money::kopecks),
-                    last_payment_date: payment_date.as_deref(),
-                },
-                now,
-            )
-            .await?;
-        summary.accounts.add(outcome);
+                    address: account.address.clone(),
+                    kopecks,
+                    date,
+                    changed: false,
+                    meters: Vec::new(),
+                });
+                summary.accounts.add(Upserted::Created);
+                states.len() - 1
+            }
+        };
         for meter in &account.meters {
-            let installed_on = meter.installed_on.map(iso_date);
-            let last_verification = meter.last_verification.map(iso_date);
-            let next_verification = meter.next_verification.map(iso_date);
-            let (meter_id, outcome) = tx
-                .upsert_meter(
-                    &MeterData {
-                        account_id,
-                        name: &meter.name,
+            let dates = [
+                meter.installed_on.map(iso_date),
+                meter.last_verification.map(iso_date),
+                meter.next_verification.map(iso_date),
+            ];
+            let found = states[index]
+                .meters
+                .iter()
+                .copied()
+                .find(|&m| meters[m].name == meter.name);
+            let m = match found {
+                Some(m) => {
+                    let state = &mut meters[m];
+                    if state.same(meter, &dates) {
+                        summary.meters.add(Upserted::Unchanged);
+                    } else {
+                        let [installed_on, last_verification, next_verification] = dates;
+                        state.kind = meter.kind.code();
+                        state.serial_number.clone_from(&meter.serial_number);
+                        state.place.clone_from(&meter.place);
+                        state.installed_on = installed_on;
+                        state.last_verification = last_verification;
+                        state.next_verification = next_verification;
+                        state.whole_digits = i64::from(meter.precision.whole_digits());
+                        state.decimals = i64::from(meter.precision.decimals());
+                        state.changed = true;
+                        summary.meters.add(Upserted::Updated);
+                    }
+                    m
+                }
+                None => {
+                    let [installed_on, last_verification, next_verification] = dates;
+                    states[index].meters.push(meters.len());
+                    meters.push(MeterState {
+                        id: None,
+                        account: index,
+                        name: meter.name.clone(),
                         kind: meter.kind.code(),
-                        serial_number: &meter.serial_number,
-                        place: &meter.place,
-                        installed_on: installed_on.as_deref(),
-                        last_verification: last_verification.as_deref(),
-                        next_verification: next_verification.as_deref(),
+                        serial_number: meter.serial_number.clone(),
+                        place: meter.place.clone(),
+                        installed_on,
+                        last_verification,
+                        next_verification,
                         whole_digits: i64::from(meter.precision.whole_digits()),
                         decimals: i64::from(meter.precision.decimals()),
-                    },
-                    now,
-                )
-                .await?;
-            summary.meters.add(outcome);
+                        changed: false,
+                        readings: Vec::new(),
+                    });
+                    summary.meters.add(Upserted::Created);
+                    meters.len() - 1
+                }
+            };
+            let readings = &mut meters[m].readings;
             for (date, value) in &meter.readings {
                 let month = BillingMonth::of(*date).to_string();
-                let outcome = tx
-                    .upsert_billing_reading(
-                        &BillingReading {
-                            meter_id,
-                            billing_month: &month,
-                            value: value.thousandths(),
-                            taken_on: &iso_date(*date),
-                        },
-                        now,
-                    )
-                    .await?;
+                let value = value.thousandths();
+                let outcome = match readings.iter_mut().find(|r| r.month == month) {
+                    None => {
+                        readings.push(ReadingState {
+                            id: None,
+                            month,
+                            value,
+                            taken_on: iso_date(*date),
+                            from_billing: true,
+                            accepted: true,
+                            change: ReadingChange::None,
+                        });
+                        Upserted::Created
+                    }
+                    // Billing took the customer's own value: it is accepted, and stays theirs.
+                    Some(found) if found.value == value && found.accepted => Upserted::Unchanged,
+                    Some(found) if found.value == value && !found.from_billing => {
+                        found.accepted = true;
+                        found.change = found.change.max(ReadingChange::Accepted);
+                        Upserted::Updated
+                    }
+                    Some(found) => {
+                        found.value = value;
+                        found.taken_on = iso_date(*date);
+                        found.from_billing = true;
+                        found.accepted = true;
+                        found.change = ReadingChange::Replaced;
+                        Upserted::Updated
+                    }
+                };
                 summary.readings.add(outcome);
+            }
+        }
+    }
+
+    // Writes: new rows in bulk (accounts, then their meters, then readings), changes one by one.
+    let new_accounts: Vec<usize> = (0..states.len())
+        .filter(|&a| states[a].id.is_none())
+        .collect();
+    fn data<'s>(state: &'s AccountState<'_>) -> AccountData<'s> {
+        AccountData {
+            number: state.number,
+            address: &state.address,
+            last_payment_kopecks: state.kopecks,
+            last_payment_date: state.date.as_deref(),
+        }
+    }
+    let rows: Vec<AccountData> = new_accounts.iter().map(|&a| data(&states[a])).collect();
+    let inserted = tx.insert_accounts(&rows, now).await?;
+    drop(rows);
+    for (id, number) in inserted {
+        states[by_number[number.as_str()]].id = Some(id);
+    }
+    for state in states.iter().filter(|s| s.changed) {
+        let id = state.id.expect("stored accounts have ids");
+        tx.update_account(id, &data(state), now).await?;
+    }
+
+    let account_id = |m: &MeterState| states[m.account].id.expect("accounts are written first");
+    let rows: Vec<MeterData> = meters
+        .iter()
+        .filter(|m| m.id.is_none())
+        .map(|m| m.data(account_id(m)))
+        .collect();
+    let inserted = tx.insert_meters(&rows, now).await?;
+    drop(rows);
+    let mut new_meter_ids: HashMap<(i64, String), i64> = inserted
+        .into_iter()
+        .map(|(id, account, name)| ((account, name), id))
+        .collect();
+    for meter in meters.iter_mut().filter(|m| m.id.is_none()) {
+        let key = (account_id(meter), meter.name.clone());
+        meter.id = new_meter_ids.remove(&key);
+    }
+    for meter in meters.iter().filter(|m| m.changed) {
+        let id = meter.id.expect("stored meters have ids");
+        tx.update_meter(id, &meter.data(account_id(meter)), now)
+            .await?;
+    }
+
+    let meter_id = |m: &MeterState| m.id.expect("meters are written first");
+    let rows: Vec<BillingReading> = meters
+        .iter()
+        .flat_map(|m| {
+            m.readings
+                .iter()
+                .filter(|r| r.id.is_none())
+                .map(move |r| r.billing(meter_id(m)))
+        })
+        .collect();
+    tx.insert_billing_readings(&rows, now).await?;
+    drop(rows);
+    for meter in &meters {
+        for reading in meter.readings.iter().filter(|r| r.id.is_some()) {
+            let id = reading.id.expect("checked");
+            match reading.change {
+                ReadingChange::None => {}
+                ReadingChange::Accepted => tx.accept_reading(id, now).await?,
+                ReadingChange::Replaced => {
+                    tx.replace_with_billing_reading(id, &reading.billing(meter_id(meter)), now)
+                        .await?
+                }
             }
         }
     }

@@ -252,6 +252,12 @@ async fn file_application(
         .meter_of_user(current.user.id, meter_id)
         .await?
         .ok_or(ApiError::NotFound)?;
+    // Held until the files are stored: the bytes of the uploads that wait stay unread.
+    let _permit = state
+        .uploads
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
     let (text, files) = read_form(payload).await?;
     let (record, attachments) =
         applications::file(&state, &current.user, meter_id, &text, files).await?;

@@ -236,21 +236,47 @@ pub trait AccountTx: Send {
         now: i64,
     ) -> StoreResult<bool>;
 
-    async fn upsert_account(
+    // Billing data in bulk (`integration::apply`): the rows of many accounts in few statements.
+    /// The accounts with these numbers.
+    async fn accounts_by_numbers(&mut self, numbers: &[&str]) -> StoreResult<Vec<AccountRecord>>;
+    /// Inserts new accounts; returns the id and number of each.
+    async fn insert_accounts(
         &mut self,
+        accounts: &[AccountData<'_>],
+        now: i64,
+    ) -> StoreResult<Vec<(i64, String)>>;
+    async fn update_account(
+        &mut self,
+        id: i64,
         account: &AccountData<'_>,
         now: i64,
-    ) -> StoreResult<(i64, Upserted)>;
-    async fn upsert_meter(
+    ) -> StoreResult<()>;
+    /// The meters of these accounts.
+    async fn meters_of_accounts(&mut self, account_ids: &[i64]) -> StoreResult<Vec<MeterRecord>>;
+    /// Inserts new meters; returns the id, account id and name of each.
+    async fn insert_meters(
         &mut self,
-        meter: &MeterData<'_>,
+        meters: &[MeterData<'_>],
         now: i64,
-    ) -> StoreResult<(i64, Upserted)>;
-    async fn upsert_billing_reading(
+    ) -> StoreResult<Vec<(i64, i64, String)>>;
+    async fn update_meter(&mut self, id: i64, meter: &MeterData<'_>, now: i64) -> StoreResult<()>;
+    /// Every reading of these meters.
+    async fn readings_of_meters(&mut self, meter_ids: &[i64]) -> StoreResult<Vec<ReadingRecord>>;
+    /// Inserts readings billing has taken (accepted, from billing); none may exist yet.
+    async fn insert_billing_readings(
         &mut self,
+        readings: &[BillingReading<'_>],
+        now: i64,
+    ) -> StoreResult<()>;
+    /// Billing took a submitted reading with the same value: it is accepted and stays as it was.
+    async fn accept_reading(&mut self, id: i64, now: i64) -> StoreResult<()>;
+    /// Billing's own value replaces the reading of its month.
+    async fn replace_with_billing_reading(
+        &mut self,
+        id: i64,
         reading: &BillingReading<'_>,
         now: i64,
-    ) -> StoreResult<Upserted>;
+    ) -> StoreResult<()>;
 
     async fn insert_api_key(&mut self, name: &str, key_hash: &str, now: i64) -> StoreResult<i64>;
     async fn revoke_api_key(&mut self, name: &str, now: i64) -> StoreResult<bool>;

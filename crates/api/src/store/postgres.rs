@@ -12,6 +12,8 @@ pub struct PgStore {
 
 impl PgStore {
     const BACKEND: &'static str = "postgres";
+    /// PostgreSQL numbers its placeholders.
+    const NUMBERED: bool = true;
 
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let pool = PgPoolOptions::new()
@@ -26,8 +28,14 @@ impl PgStore {
         Ok(Self { pool })
     }
 
-    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, Postgres>> {
-        self.pool.begin().await
+    /// Writers need no turns: PostgreSQL locks rows.
+    async fn begin_write(
+        &self,
+    ) -> sqlx::Result<(
+        sqlx::Transaction<'static, Postgres>,
+        Option<tokio::sync::OwnedMutexGuard<()>>,
+    )> {
+        Ok((self.pool.begin().await?, None))
     }
 }
 

@@ -1,4 +1,5 @@
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::Sqlite;
@@ -11,10 +12,14 @@ use super::sql::sql_backend;
 /// The embedded default: one file in WAL mode, migrated at start.
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Units of work of this process take turns to write (see `begin_write`).
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
     const BACKEND: &'static str = "sqlite";
+    /// Bulk statements bind by position (`?`): see `sql::placeholders`.
+    const NUMBERED: bool = false;
 
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?
@@ -32,13 +37,28 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("../../migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writer: Arc::new(tokio::sync::Mutex::new(())),
+        })
     }
 
     /// `BEGIN IMMEDIATE` takes the write lock up front: a unit of work that reads and then
     /// writes cannot fail half-way because another connection wrote in between.
-    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, Sqlite>> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+    ///
+    /// SQLite has one writer at a time. Units of work of this process queue for their turn here,
+    /// in order, before they take a connection: otherwise each waiting one holds a connection
+    /// that readers need while SQLite's busy handler sleeps and polls (up to 100 ms a nap), and
+    /// the write lock sits idle between the naps.
+    async fn begin_write(
+        &self,
+    ) -> sqlx::Result<(
+        sqlx::Transaction<'static, Sqlite>,
+        Option<tokio::sync::OwnedMutexGuard<()>>,
+    )> {
+        let turn = self.writer.clone().lock_owned().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok((tx, Some(turn)))
     }
 }
 

@@ -93,3 +93,53 @@ async fn a_file_without_the_account_column_is_refused() {
     .unwrap_err();
     assert!(error.to_string().contains("account_number"));
 }
+
+const HEADER: &str = "account_number,address,last_payment_amount,meter_name,meter_kind,serial_number,reading_date,reading_value\n";
+
+#[tokio::test]
+async fn an_account_that_comes_back_later_in_the_file_counts_as_applied_in_order() {
+    let app = spawn_app().await;
+    let store = app.state.store.as_ref();
+    let progress = indicatif::ProgressBar::hidden();
+    let rows = |first: &str| {
+        format!(
+            "{HEADER}\
+             740000010,ул. Десятая 10,10.00,ГВС1,hot_water,S-10,2026-09-25,{first}\n\
+             740000011,ул. Одиннадцатая 11,11.00,ГВС1,hot_water,S-11,2026-09-25,5.000\n\
+             740000010,ул. Десятая 10,10.00,ГВС1,hot_water,S-10,2026-10-25,2.000\n"
+        )
+    };
+    let first = import(store, std::io::Cursor::new(rows("1.000")), 1_000, &progress)
+        .await
+        .unwrap();
+    assert!(first.rejected.is_empty(), "{:?}", first.rejected);
+    let s = first.summary;
+    assert_eq!(
+        (s.accounts.created, s.accounts.updated, s.accounts.unchanged),
+        (2, 0, 1)
+    );
+    assert_eq!((s.meters.created, s.meters.unchanged), (2, 1));
+    assert_eq!((s.readings.created, s.readings.updated), (3, 0));
+
+    // Billing corrected one value: only that reading changes.
+    let second = import(store, std::io::Cursor::new(rows("1.500")), 2_000, &progress)
+        .await
+        .unwrap();
+    let s = second.summary;
+    assert_eq!((s.accounts.created, s.accounts.updated), (0, 0));
+    assert_eq!((s.meters.created, s.meters.updated), (0, 0));
+    assert_eq!(
+        (s.readings.created, s.readings.updated, s.readings.unchanged),
+        (0, 1, 2)
+    );
+    let account = store.account_by_number("740000010").await.unwrap().unwrap();
+    let meter = &store.meters_of_account(account.id).await.unwrap()[0];
+    let values: Vec<i64> = store
+        .readings_of_meter(meter.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.value)
+        .collect();
+    assert_eq!(values, [2_000, 1_500]);
+}

@@ -382,193 +382,235 @@ macro_rules! accounts_sql {
                 Ok(done.rows_affected() > 0)
             }
 
-            async fn upsert_account(
+            async fn accounts_by_numbers(
                 &mut self,
+                numbers: &[&str],
+            ) -> crate::store::StoreResult<Vec<crate::store::AccountRecord>> {
+                let mut found = Vec::with_capacity(numbers.len());
+                for chunk in numbers.chunks(crate::store::sql::CHUNK) {
+                    let sql = format!(
+                        "{} WHERE number IN ({})",
+                        account_queries::ACCOUNT,
+                        crate::store::sql::placeholders($store::NUMBERED, chunk.len())
+                    );
+                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                    for number in chunk {
+                        query = query.bind(*number);
+                    }
+                    found.extend(query.fetch_all(&mut *self.tx).await?);
+                }
+                Ok(found)
+            }
+
+            async fn insert_accounts(
+                &mut self,
+                accounts: &[crate::store::AccountData<'_>],
+                now: i64,
+            ) -> crate::store::StoreResult<Vec<(i64, String)>> {
+                let mut ids = Vec::with_capacity(accounts.len());
+                for chunk in accounts.chunks(crate::store::sql::CHUNK) {
+                    let sql = format!(
+                        "INSERT INTO personal_accounts (number, address, last_payment_kopecks, \
+                            last_payment_date, created_at, updated_at) VALUES {} \
+                         RETURNING id, number",
+                        crate::store::sql::value_rows($store::NUMBERED, chunk.len(), &["?"; 6])
+                    );
+                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                    for account in chunk {
+                        query = query
+                            .bind(account.number)
+                            .bind(account.address)
+                            .bind(account.last_payment_kopecks)
+                            .bind(account.last_payment_date)
+                            .bind(now)
+                            .bind(now);
+                    }
+                    ids.extend(query.fetch_all(&mut *self.tx).await?);
+                }
+                Ok(ids)
+            }
+
+            async fn update_account(
+                &mut self,
+                id: i64,
                 account: &crate::store::AccountData<'_>,
                 now: i64,
-            ) -> crate::store::StoreResult<(i64, crate::store::Upserted)> {
-                use crate::store::{AccountRecord, Upserted};
-                let existing: Option<AccountRecord> = sqlx::query_as(sqlx::AssertSqlSafe(
-                    format!("{} WHERE number = $1", account_queries::ACCOUNT),
-                ))
-                .bind(account.number)
-                .fetch_optional(&mut *self.tx)
+            ) -> crate::store::StoreResult<()> {
+                sqlx::query(
+                    "UPDATE personal_accounts SET address = $2, last_payment_kopecks = $3, \
+                        last_payment_date = $4, updated_at = $5 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(account.address)
+                .bind(account.last_payment_kopecks)
+                .bind(account.last_payment_date)
+                .bind(now)
+                .execute(&mut *self.tx)
                 .await?;
-                match existing {
-                    None => {
-                        let id: i64 = sqlx::query_scalar(
-                            "INSERT INTO personal_accounts (number, address, \
-                                last_payment_kopecks, last_payment_date, created_at, updated_at) \
-                             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
-                        )
-                        .bind(account.number)
-                        .bind(account.address)
-                        .bind(account.last_payment_kopecks)
-                        .bind(account.last_payment_date)
-                        .bind(now)
-                        .fetch_one(&mut *self.tx)
-                        .await?;
-                        Ok((id, Upserted::Created))
-                    }
-                    Some(found)
-                        if found.address == account.address
-                            && found.last_payment_kopecks == account.last_payment_kopecks
-                            && found.last_payment_date.as_deref() == account.last_payment_date =>
-                    {
-                        Ok((found.id, Upserted::Unchanged))
-                    }
-                    Some(found) => {
-                        sqlx::query(
-                            "UPDATE personal_accounts SET address = $2, \
-                                last_payment_kopecks = $3, last_payment_date = $4, \
-                                updated_at = $5 WHERE id = $1",
-                        )
-                        .bind(found.id)
-                        .bind(account.address)
-                        .bind(account.last_payment_kopecks)
-                        .bind(account.last_payment_date)
-                        .bind(now)
-                        .execute(&mut *self.tx)
-                        .await?;
-                        Ok((found.id, Upserted::Updated))
-                    }
-                }
+                Ok(())
             }
 
-            async fn upsert_meter(
+            async fn meters_of_accounts(
                 &mut self,
+                account_ids: &[i64],
+            ) -> crate::store::StoreResult<Vec<crate::store::MeterRecord>> {
+                let mut found = Vec::new();
+                for chunk in account_ids.chunks(crate::store::sql::CHUNK) {
+                    let sql = format!(
+                        "{} WHERE m.account_id IN ({})",
+                        account_queries::METER,
+                        crate::store::sql::placeholders($store::NUMBERED, chunk.len())
+                    );
+                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                    for id in chunk {
+                        query = query.bind(*id);
+                    }
+                    found.extend(query.fetch_all(&mut *self.tx).await?);
+                }
+                Ok(found)
+            }
+
+            async fn insert_meters(
+                &mut self,
+                meters: &[crate::store::MeterData<'_>],
+                now: i64,
+            ) -> crate::store::StoreResult<Vec<(i64, i64, String)>> {
+                let mut ids = Vec::with_capacity(meters.len());
+                for chunk in meters.chunks(crate::store::sql::CHUNK) {
+                    let sql = format!(
+                        "INSERT INTO meters (account_id, name, kind, serial_number, place, \
+                            installed_on, last_verification, next_verification, whole_digits, \
+                            decimals, created_at, updated_at) VALUES {} \
+                         RETURNING id, account_id, name",
+                        crate::store::sql::value_rows($store::NUMBERED, chunk.len(), &["?"; 12])
+                    );
+                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                    for meter in chunk {
+                        query = query
+                            .bind(meter.account_id)
+                            .bind(meter.name)
+                            .bind(meter.kind)
+                            .bind(meter.serial_number)
+                            .bind(meter.place)
+                            .bind(meter.installed_on)
+                            .bind(meter.last_verification)
+                            .bind(meter.next_verification)
+                            .bind(meter.whole_digits)
+                            .bind(meter.decimals)
+                            .bind(now)
+                            .bind(now);
+                    }
+                    ids.extend(query.fetch_all(&mut *self.tx).await?);
+                }
+                Ok(ids)
+            }
+
+            async fn update_meter(
+                &mut self,
+                id: i64,
                 meter: &crate::store::MeterData<'_>,
                 now: i64,
-            ) -> crate::store::StoreResult<(i64, crate::store::Upserted)> {
-                use crate::store::{MeterRecord, Upserted};
-                let existing: Option<MeterRecord> = sqlx::query_as(sqlx::AssertSqlSafe(
-                    format!("{} WHERE m.account_id = $1 AND m.name = $2", account_queries::METER),
-                ))
-                .bind(meter.account_id)
-                .bind(meter.name)
-                .fetch_optional(&mut *self.tx)
+            ) -> crate::store::StoreResult<()> {
+                sqlx::query(
+                    "UPDATE meters SET kind = $2, serial_number = $3, place = $4, \
+                        installed_on = $5, last_verification = $6, next_verification = $7, \
+                        whole_digits = $8, decimals = $9, updated_at = $10 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(meter.kind)
+                .bind(meter.serial_number)
+                .bind(meter.place)
+                .bind(meter.installed_on)
+                .bind(meter.last_verification)
+                .bind(meter.next_verification)
+                .bind(meter.whole_digits)
+                .bind(meter.decimals)
+                .bind(now)
+                .execute(&mut *self.tx)
                 .await?;
-                let same = |found: &MeterRecord| {
-                    found.kind == meter.kind
-                        && found.serial_number == meter.serial_number
-                        && found.place == meter.place
-                        && found.installed_on.as_deref() == meter.installed_on
-                        && found.last_verification.as_deref() == meter.last_verification
-                        && found.next_verification.as_deref() == meter.next_verification
-                        && found.whole_digits == meter.whole_digits
-                        && found.decimals == meter.decimals
-                };
-                match existing {
-                    Some(found) if same(&found) => Ok((found.id, Upserted::Unchanged)),
-                    Some(found) => {
-                        sqlx::query(
-                            "UPDATE meters SET kind = $2, serial_number = $3, place = $4, \
-                                installed_on = $5, last_verification = $6, \
-                                next_verification = $7, whole_digits = $8, decimals = $9, \
-                                updated_at = $10 WHERE id = $1",
-                        )
-                        .bind(found.id)
-                        .bind(meter.kind)
-                        .bind(meter.serial_number)
-                        .bind(meter.place)
-                        .bind(meter.installed_on)
-                        .bind(meter.last_verification)
-                        .bind(meter.next_verification)
-                        .bind(meter.whole_digits)
-                        .bind(meter.decimals)
-                        .bind(now)
-                        .execute(&mut *self.tx)
-                        .await?;
-                        Ok((found.id, Upserted::Updated))
-                    }
-                    None => {
-                        let id: i64 = sqlx::query_scalar(
-                            "INSERT INTO meters (account_id, name, kind, serial_number, place, \
-                                installed_on, last_verification, next_verification, \
-                                whole_digits, decimals, created_at, updated_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
-                             RETURNING id",
-                        )
-                        .bind(meter.account_id)
-                        .bind(meter.name)
-                        .bind(meter.kind)
-                        .bind(meter.serial_number)
-                        .bind(meter.place)
-                        .bind(meter.installed_on)
-                        .bind(meter.last_verification)
-                        .bind(meter.next_verification)
-                        .bind(meter.whole_digits)
-                        .bind(meter.decimals)
-                        .bind(now)
-                        .fetch_one(&mut *self.tx)
-                        .await?;
-                        Ok((id, Upserted::Created))
-                    }
-                }
+                Ok(())
             }
 
-            async fn upsert_billing_reading(
+            async fn readings_of_meters(
                 &mut self,
+                meter_ids: &[i64],
+            ) -> crate::store::StoreResult<Vec<crate::store::ReadingRecord>> {
+                let mut found = Vec::new();
+                for chunk in meter_ids.chunks(crate::store::sql::CHUNK) {
+                    let sql = format!(
+                        "{} WHERE r.meter_id IN ({})",
+                        account_queries::READING,
+                        crate::store::sql::placeholders($store::NUMBERED, chunk.len())
+                    );
+                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                    for id in chunk {
+                        query = query.bind(*id);
+                    }
+                    found.extend(query.fetch_all(&mut *self.tx).await?);
+                }
+                Ok(found)
+            }
+
+            async fn insert_billing_readings(
+                &mut self,
+                readings: &[crate::store::BillingReading<'_>],
+                now: i64,
+            ) -> crate::store::StoreResult<()> {
+                for chunk in readings.chunks(crate::store::sql::CHUNK) {
+                    let sql = format!(
+                        "INSERT INTO readings (meter_id, billing_month, value, taken_on, source, \
+                            status, created_at, updated_at) VALUES {}",
+                        crate::store::sql::value_rows(
+                            $store::NUMBERED,
+                            chunk.len(),
+                            &["?", "?", "?", "?", "'billing'", "'accepted'", "?", "?"],
+                        )
+                    );
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for reading in chunk {
+                        query = query
+                            .bind(reading.meter_id)
+                            .bind(reading.billing_month)
+                            .bind(reading.value)
+                            .bind(reading.taken_on)
+                            .bind(now)
+                            .bind(now);
+                    }
+                    query.execute(&mut *self.tx).await?;
+                }
+                Ok(())
+            }
+
+            async fn accept_reading(&mut self, id: i64, now: i64) -> crate::store::StoreResult<()> {
+                sqlx::query(
+                    "UPDATE readings SET status = 'accepted', reason = NULL, updated_at = $2 \
+                     WHERE id = $1",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn replace_with_billing_reading(
+                &mut self,
+                id: i64,
                 reading: &crate::store::BillingReading<'_>,
                 now: i64,
-            ) -> crate::store::StoreResult<crate::store::Upserted> {
-                use crate::store::{ReadingRecord, Upserted};
-                let existing: Option<ReadingRecord> = sqlx::query_as(sqlx::AssertSqlSafe(
-                    format!(
-                        "{} WHERE r.meter_id = $1 AND r.billing_month = $2",
-                        account_queries::READING
-                    ),
-                ))
-                .bind(reading.meter_id)
-                .bind(reading.billing_month)
-                .fetch_optional(&mut *self.tx)
+            ) -> crate::store::StoreResult<()> {
+                sqlx::query(
+                    "UPDATE readings SET value = $2, taken_on = $3, source = 'billing', \
+                        status = 'accepted', reason = NULL, consumption = NULL, rollover = 0, \
+                        updated_at = $4 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(reading.value)
+                .bind(reading.taken_on)
+                .bind(now)
+                .execute(&mut *self.tx)
                 .await?;
-                match existing {
-                    None => {
-                        sqlx::query(
-                            "INSERT INTO readings (meter_id, billing_month, value, taken_on, \
-                                source, status, created_at, updated_at) \
-                             VALUES ($1, $2, $3, $4, 'billing', 'accepted', $5, $5)",
-                        )
-                        .bind(reading.meter_id)
-                        .bind(reading.billing_month)
-                        .bind(reading.value)
-                        .bind(reading.taken_on)
-                        .bind(now)
-                        .execute(&mut *self.tx)
-                        .await?;
-                        Ok(Upserted::Created)
-                    }
-                    // Billing took the customer's own value: it is accepted, and stays theirs.
-                    Some(found) if found.value == reading.value && found.status == "accepted" => {
-                        Ok(Upserted::Unchanged)
-                    }
-                    Some(found) if found.value == reading.value && found.source != "billing" => {
-                        sqlx::query(
-                            "UPDATE readings SET status = 'accepted', reason = NULL, \
-                             updated_at = $2 WHERE id = $1",
-                        )
-                        .bind(found.id)
-                        .bind(now)
-                        .execute(&mut *self.tx)
-                        .await?;
-                        Ok(Upserted::Updated)
-                    }
-                    Some(found) => {
-                        sqlx::query(
-                            "UPDATE readings SET value = $2, taken_on = $3, source = 'billing', \
-                                status = 'accepted', reason = NULL, consumption = NULL, \
-                                rollover = 0, updated_at = $4 WHERE id = $1",
-                        )
-                        .bind(found.id)
-                        .bind(reading.value)
-                        .bind(reading.taken_on)
-                        .bind(now)
-                        .execute(&mut *self.tx)
-                        .await?;
-                        Ok(Upserted::Updated)
-                    }
-                }
+                Ok(())
             }
 
             async fn insert_api_key(

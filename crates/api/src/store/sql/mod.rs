@@ -15,6 +15,9 @@ macro_rules! sql_backend {
     ($store:ident, $tx:ident, $db:ty) => {
         pub struct $tx {
             tx: sqlx::Transaction<'static, $db>,
+            /// The backend's turn to write, if it hands them out (SQLite); given back after
+            /// the transaction ends.
+            _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
         }
 
         #[async_trait::async_trait]
@@ -31,9 +34,8 @@ macro_rules! sql_backend {
             }
 
             async fn begin(&self) -> crate::store::StoreResult<Box<dyn crate::store::Tx>> {
-                Ok(Box::new($tx {
-                    tx: self.begin_write().await?,
-                }))
+                let (tx, turn) = self.begin_write().await?;
+                Ok(Box::new($tx { tx, _turn: turn }))
             }
         }
 
@@ -51,3 +53,54 @@ macro_rules! sql_backend {
 }
 
 pub(crate) use sql_backend;
+
+/// Values per `IN (…)` list and rows per multi-row `INSERT` in bulk statements: far below the
+/// bind limits of SQLite (32,766) and PostgreSQL (65,535), large enough that round trips vanish.
+pub(crate) const CHUNK: usize = 1000;
+
+/// Placeholders for bulk statements. PostgreSQL takes only `$1, $2, …`; SQLite takes those too,
+/// but looks each `$N` up by name in a list when binding, which is quadratic in a statement with
+/// thousands of them, so bulk statements give it plain `?` (bound by position).
+pub(crate) fn placeholders(numbered: bool, count: usize) -> String {
+    value_rows(numbered, 1, &vec!["?"; count])[1..]
+        .trim_end_matches(')')
+        .to_owned()
+}
+
+/// The rows of a multi-row `VALUES`: `rows` times `(…)` with the items of `row`, where each `?`
+/// is a placeholder (numbered on from `$1` when `numbered`) and anything else is SQL as it is.
+pub(crate) fn value_rows(numbered: bool, rows: usize, row: &[&str]) -> String {
+    let mut out = String::with_capacity(rows * row.len() * 7);
+    let mut n = 0;
+    for r in 0..rows {
+        out.push_str(if r == 0 { "(" } else { ", (" });
+        for (i, item) in row.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            if *item == "?" && numbered {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            } else {
+                out.push_str(item);
+            }
+        }
+        out.push(')');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_number_rows_in_order() {
+        assert_eq!(super::placeholders(true, 2), "$1, $2");
+        assert_eq!(super::placeholders(false, 2), "?, ?");
+        assert_eq!(
+            super::value_rows(true, 2, &["?", "'x'", "?"]),
+            "($1, 'x', $2), ($3, 'x', $4)"
+        );
+        assert_eq!(super::value_rows(false, 1, &["?", "0"]), "(?, 0)");
+    }
+}
