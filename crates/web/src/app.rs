@@ -9,11 +9,18 @@ use leptos_router::path;
 use crate::api;
 use crate::components::focus;
 use crate::forms::{login_path_for, tel_href};
+use crate::pages::accounts::AccountsPage;
+use crate::pages::applications::{ApplicationPage, ApplicationsPage};
 use crate::pages::auth::{ForgotPasswordPage, LoginPage, RegisterPage, ResendConfirmationPage};
-use crate::pages::home::{ComingSoonPage, HomePage, Icon, NotFoundPage, OPERATIONS, icon};
-use crate::pages::links::{ConfirmEmailChangePage, ConfirmEmailPage, ResetPasswordPage};
+use crate::pages::home::{HomePage, Icon, NotFoundPage, OPERATIONS, icon};
+use crate::pages::links::{
+    ConfirmAccountPage, ConfirmEmailChangePage, ConfirmEmailPage, ResetPasswordPage,
+};
+use crate::pages::meters::{ApplicationFormPage, HistoryPage, MetersPage};
+use crate::pages::operator::{OperatorApplicationPage, OperatorQueuePage};
+use crate::pages::readings::ReadingsPage;
 use crate::pages::settings::{
-    EmailSettingsPage, PasswordSettingsPage, ProfileSettingsPage, logout,
+    EmailSettingsPage, PasswordSettingsPage, ProfileSettingsPage, SessionsSettingsPage, logout,
 };
 use crate::session::{AuthState, Session};
 
@@ -51,19 +58,32 @@ pub fn App() -> impl IntoView {
                     />
                     <Route
                         path=path!("/accounts")
-                        view=|| view! { <RequireAuth><ComingSoonPage title="Мои лицевые счета" /></RequireAuth> }
+                        view=|| view! { <RequireAuth><AccountsPage /></RequireAuth> }
                     />
                     <Route
                         path=path!("/readings")
-                        view=|| view! { <RequireAuth><ComingSoonPage title="Передача показаний" /></RequireAuth> }
+                        view=|| view! { <RequireAuth><ReadingsPage /></RequireAuth> }
                     />
                     <Route
                         path=path!("/meters")
-                        view=|| view! { <RequireAuth><ComingSoonPage title="Приборы учета" /></RequireAuth> }
+                        view=|| view! { <RequireAuth><MetersPage /></RequireAuth> }
                     />
                     <Route
                         path=path!("/applications")
-                        view=|| view! { <RequireAuth><ComingSoonPage title="Мои заявления" /></RequireAuth> }
+                        view=|| view! { <RequireAuth><ApplicationsPage /></RequireAuth> }
+                    />
+                    <Route path=path!("/accounts/confirm") view=ConfirmAccountPage />
+                    <Route
+                        path=path!("/meters/:id/application")
+                        view=|| view! { <RequireAuth><ApplicationFormPage /></RequireAuth> }
+                    />
+                    <Route
+                        path=path!("/meters/:id/history")
+                        view=|| view! { <RequireAuth><HistoryPage /></RequireAuth> }
+                    />
+                    <Route
+                        path=path!("/applications/:id")
+                        view=|| view! { <RequireAuth><ApplicationPage /></RequireAuth> }
                     />
                     <Route
                         path=path!("/settings")
@@ -72,6 +92,18 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=path!("/settings/email")
                         view=|| view! { <RequireAuth><EmailSettingsPage /></RequireAuth> }
+                    />
+                    <Route
+                        path=path!("/settings/sessions")
+                        view=|| view! { <RequireAuth><SessionsSettingsPage /></RequireAuth> }
+                    />
+                    <Route
+                        path=path!("/operator")
+                        view=|| view! { <RequireAuth><OperatorQueuePage /></RequireAuth> }
+                    />
+                    <Route
+                        path=path!("/operator/applications/:id")
+                        view=|| view! { <RequireAuth><OperatorApplicationPage /></RequireAuth> }
                     />
                     <Route
                         path=path!("/settings/password")
@@ -206,6 +238,16 @@ fn TopBar() -> impl IntoView {
                         }
                     })
                     .collect_view()}
+                <Show when=move || {
+                    session.profile.with(|p| p.as_ref().is_some_and(|p| p.role == "operator"))
+                }>
+                    <li>
+                        <A href="/operator">
+                            {icon(Icon::Applications)}
+                            <span>"Заявления клиентов"</span>
+                        </A>
+                    </li>
+                </Show>
                 <li>
                     <button type="button" class="drawer-link link-button" on:click=on_logout>
                         {icon(Icon::Exit)}

@@ -3,6 +3,9 @@
 
 use std::collections::BTreeMap;
 
+mod portal;
+pub use portal::*;
+
 use domain::{Email, EmailError, FullName, PasswordError, Phone, check_new_password};
 
 use crate::api::{

@@ -8,6 +8,8 @@
 pub enum Value<'a> {
     Str(&'a str),
     Bool(bool),
+    Int(i64),
+    Null,
 }
 
 /// `{"key":value,…}` with JSON string escaping.
@@ -22,6 +24,8 @@ pub fn object(fields: &[(&str, Value<'_>)]) -> String {
         match value {
             Value::Str(s) => string(&mut out, s),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Int(n) => out.push_str(&n.to_string()),
+            Value::Null => out.push_str("null"),
         }
     }
     out.push('}');
@@ -58,6 +62,10 @@ pub trait JsonObject: Sized {
     fn int(&self, key: &str) -> Option<i64>;
     /// The objects of an array member (empty when missing).
     fn items(&self, key: &str) -> Vec<Self>;
+    /// A boolean member (`false` when missing).
+    fn flag(&self, key: &str) -> bool;
+    /// An object member (`None` when missing or null).
+    fn object(&self, key: &str) -> Option<Self>;
 }
 
 /// A type read from an answer's JSON object; `None` when a required member is missing.
@@ -75,6 +83,21 @@ impl Js {
             .ok()
             .filter(|value| value.is_object())
             .map(Js)
+    }
+
+    /// `JSON.parse(text)` of an array answer: its objects (`None` if it is not an array).
+    pub fn parse_list(text: &str) -> Option<Vec<Js>> {
+        let value = js_sys::JSON::parse(text).ok()?;
+        if !js_sys::Array::is_array(&value) {
+            return None;
+        }
+        Some(
+            js_sys::Array::from(&value)
+                .iter()
+                .filter(|item| item.is_object())
+                .map(Js)
+                .collect(),
+        )
     }
 
     fn get(&self, key: &str) -> Option<wasm_bindgen::JsValue> {
@@ -102,6 +125,16 @@ impl JsonObject for Js {
             _ => Vec::new(),
         }
     }
+
+    fn flag(&self, key: &str) -> bool {
+        self.get(key).and_then(|v| v.as_bool()).unwrap_or(false)
+    }
+
+    fn object(&self, key: &str) -> Option<Self> {
+        self.get(key)
+            .filter(|v| v.is_object() && !js_sys::Array::is_array(v))
+            .map(Js)
+    }
 }
 
 #[cfg(test)]
@@ -120,6 +153,16 @@ impl JsonObject for serde_json::Value {
             .map(|items| items.iter().filter(|i| i.is_object()).cloned().collect())
             .unwrap_or_default()
     }
+
+    fn flag(&self, key: &str) -> bool {
+        self.get(key)
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    fn object(&self, key: &str) -> Option<Self> {
+        self.get(key).filter(|v| v.is_object()).cloned()
+    }
 }
 
 #[cfg(test)]
@@ -133,12 +176,16 @@ mod tests {
             ("password", Value::Str("a\"b\\c\nd\u{1}é")),
             ("remember_me", Value::Bool(true)),
             ("consent", Value::Bool(false)),
+            ("application_id", Value::Int(-12)),
+            ("next_verification", Value::Null),
         ]);
         let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(parsed["email"], "иван@почта.рф");
         assert_eq!(parsed["password"], "a\"b\\c\nd\u{1}é");
         assert_eq!(parsed["remember_me"], true);
         assert_eq!(parsed["consent"], false);
+        assert_eq!(parsed["application_id"], -12);
+        assert!(parsed["next_verification"].is_null());
         assert_eq!(object(&[]), "{}");
     }
 
@@ -153,5 +200,11 @@ mod tests {
         assert_eq!(items.len(), 2);
         assert_eq!(items[1].str("k").as_deref(), Some("w"));
         assert!(value.items("missing").is_empty());
+        let value: serde_json::Value =
+            serde_json::from_str(r#"{"b":true,"o":{"k":"v"},"n":null}"#).unwrap();
+        assert!(value.flag("b"));
+        assert!(!value.flag("missing"));
+        assert_eq!(value.object("o").unwrap().str("k").as_deref(), Some("v"));
+        assert!(value.object("n").is_none());
     }
 }

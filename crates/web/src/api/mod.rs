@@ -4,6 +4,7 @@
 //! once and is retried; concurrent calls share one refresh.
 
 mod json;
+mod portal;
 mod types;
 
 use std::cell::RefCell;
@@ -13,6 +14,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use json::{FromJson, Js};
+pub use portal::*;
 pub use types::*;
 
 const BASE: &str = "/api/v1";
@@ -92,14 +94,21 @@ fn js_problem(_: JsValue) -> Problem {
     Problem::network()
 }
 
-/// One `fetch`. Cookies go only to this origin (`same-origin`): the refresh cookie is scoped to
-/// `/api/v1/auth` by the server.
-async fn send(
+/// A request body: JSON text, or a multipart form (the browser sets its boundary).
+#[derive(Clone)]
+enum Body {
+    Json(String),
+    Form(web_sys::FormData),
+}
+
+/// One `fetch`, answered with the raw response. Cookies go only to this origin
+/// (`same-origin`): the refresh cookie is scoped to `/api/v1/auth` by the server.
+async fn fetch(
     method: &str,
     path: &str,
-    body: Option<&str>,
+    body: Option<&Body>,
     token: Option<&str>,
-) -> Result<Answer, Problem> {
+) -> Result<web_sys::Response, Problem> {
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     init.set_credentials(web_sys::RequestCredentials::SameOrigin);
@@ -107,11 +116,15 @@ async fn send(
     headers
         .set("Accept", "application/json, application/problem+json")
         .map_err(js_problem)?;
-    if let Some(body) = body {
-        headers
-            .set("Content-Type", "application/json")
-            .map_err(js_problem)?;
-        init.set_body(&JsValue::from_str(body));
+    match body {
+        Some(Body::Json(text)) => {
+            headers
+                .set("Content-Type", "application/json")
+                .map_err(js_problem)?;
+            init.set_body(&JsValue::from_str(text));
+        }
+        Some(Body::Form(form)) => init.set_body(form),
+        None => {}
     }
     if let Some(token) = token {
         headers
@@ -122,11 +135,14 @@ async fn send(
     let url = format!("{BASE}{path}");
     let request = web_sys::Request::new_with_str_and_init(&url, &init).map_err(js_problem)?;
     let window = web_sys::window().ok_or_else(Problem::network)?;
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
+    JsFuture::from(window.fetch_with_request(&request))
         .await
         .map_err(js_problem)?
         .dyn_into()
-        .map_err(js_problem)?;
+        .map_err(js_problem)
+}
+
+async fn read_answer(response: web_sys::Response) -> Result<Answer, Problem> {
     let text = JsFuture::from(response.text().map_err(js_problem)?)
         .await
         .map_err(js_problem)?;
@@ -136,6 +152,17 @@ async fn send(
     })
 }
 
+/// One `fetch` with a JSON body, if any, answered as text.
+async fn send(
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    token: Option<&str>,
+) -> Result<Answer, Problem> {
+    let body = body.map(|b| Body::Json(b.to_owned()));
+    read_answer(fetch(method, path, body.as_ref(), token).await?).await
+}
+
 /// A call that needs no session.
 async fn public(method: &str, path: &str, body: Option<String>) -> Result<Answer, Problem> {
     send(method, path, body.as_deref(), None).await
@@ -143,7 +170,11 @@ async fn public(method: &str, path: &str, body: Option<String>) -> Result<Answer
 
 /// A call in the user's session: without an access token (a reload) or on a 401 (it expired)
 /// the session is refreshed once and the call retried.
-async fn authed(method: &str, path: &str, body: Option<String>) -> Result<Answer, Problem> {
+async fn authed_raw(
+    method: &str,
+    path: &str,
+    body: Option<Body>,
+) -> Result<web_sys::Response, Problem> {
     let token = match access_token() {
         Some(token) => token,
         None => {
@@ -151,9 +182,9 @@ async fn authed(method: &str, path: &str, body: Option<String>) -> Result<Answer
             access_token().ok_or_else(|| Problem::unexpected(401))?
         }
     };
-    let answer = send(method, path, body.as_deref(), Some(&token)).await?;
-    if answer.status != 401 {
-        return Ok(answer);
+    let response = fetch(method, path, body.as_ref(), Some(&token)).await?;
+    if response.status() != 401 {
+        return Ok(response);
     }
     // Another call may have refreshed meanwhile: then its token is used, with no new refresh.
     let fresh = match access_token() {
@@ -163,11 +194,27 @@ async fn authed(method: &str, path: &str, body: Option<String>) -> Result<Answer
             access_token().ok_or_else(|| Problem::unexpected(401))?
         }
     };
-    let answer = send(method, path, body.as_deref(), Some(&fresh)).await?;
-    if answer.status == 401 {
+    let response = fetch(method, path, body.as_ref(), Some(&fresh)).await?;
+    if response.status() == 401 {
         signed_out();
     }
-    Ok(answer)
+    Ok(response)
+}
+
+async fn authed(method: &str, path: &str, body: Option<String>) -> Result<Answer, Problem> {
+    read_answer(authed_raw(method, path, body.map(Body::Json)).await?).await
+}
+
+impl Answer {
+    /// An answer that is a JSON array of `T`.
+    fn list<T: FromJson>(self) -> Result<Vec<T>, Problem> {
+        if !self.ok() {
+            return Err(self.problem());
+        }
+        Js::parse_list(&self.body)
+            .map(|items| items.iter().filter_map(T::from_json).collect())
+            .ok_or_else(|| Problem::unexpected(self.status))
+    }
 }
 
 /// `POST /auth/refresh` with the HttpOnly cookie: a new access token and a rotated cookie.
@@ -288,4 +335,176 @@ pub async fn change_password(body: &ChangePasswordRequest) -> Result<(), Problem
 
 pub async fn info() -> Result<BranchInfo, Problem> {
     public("GET", "/info", None).await?.json()
+}
+
+pub async fn accounts() -> Result<Vec<Account>, Problem> {
+    authed("GET", "/accounts", None).await?.list()
+}
+
+/// The current account: the one marked current, else the first active one.
+pub async fn current_account() -> Result<Option<Account>, Problem> {
+    let accounts = accounts().await?;
+    Ok(crate::forms::current_of(accounts))
+}
+
+pub async fn add_account(body: &AddAccountRequest) -> Result<Message, Problem> {
+    authed("POST", "/accounts", Some(body.to_json()))
+        .await?
+        .json()
+}
+
+/// The activation link's page: no session is needed, the token says whose it is.
+pub async fn confirm_account(token: &str) -> Result<Message, Problem> {
+    let body = TokenRequest {
+        token: token.to_owned(),
+    }
+    .to_json();
+    public("POST", "/accounts/confirm", Some(body))
+        .await?
+        .json()
+}
+
+pub async fn unlink_account(id: i64) -> Result<(), Problem> {
+    authed("DELETE", &format!("/accounts/{id}"), None)
+        .await?
+        .empty()
+}
+
+pub async fn make_current(id: i64) -> Result<(), Problem> {
+    authed("PUT", &format!("/accounts/{id}/current"), None)
+        .await?
+        .empty()
+}
+
+pub async fn meters(account_id: i64) -> Result<Vec<Meter>, Problem> {
+    authed("GET", &format!("/accounts/{account_id}/meters"), None)
+        .await?
+        .list()
+}
+
+pub async fn readings(meter_id: i64) -> Result<Vec<Reading>, Problem> {
+    authed("GET", &format!("/meters/{meter_id}/readings"), None)
+        .await?
+        .list()
+}
+
+pub async fn submit_reading(
+    meter_id: i64,
+    body: &SubmitReadingRequest,
+) -> Result<Reading, Problem> {
+    authed(
+        "POST",
+        &format!("/meters/{meter_id}/readings"),
+        Some(body.to_json()),
+    )
+    .await?
+    .json()
+}
+
+/// `multipart/form-data` with `text` and `files`.
+pub async fn file_application(
+    meter_id: i64,
+    form: web_sys::FormData,
+) -> Result<Application, Problem> {
+    let response = authed_raw(
+        "POST",
+        &format!("/meters/{meter_id}/applications"),
+        Some(Body::Form(form)),
+    )
+    .await?;
+    read_answer(response).await?.json()
+}
+
+pub async fn applications() -> Result<Vec<Application>, Problem> {
+    authed("GET", "/applications", None).await?.list()
+}
+
+pub async fn application(id: i64) -> Result<Application, Problem> {
+    authed("GET", &format!("/applications/{id}"), None)
+        .await?
+        .json()
+}
+
+/// Downloads a file that needs the bearer token and returns an object URL for it (the
+/// caller revokes it once used).
+pub async fn download(url: &str) -> Result<String, Problem> {
+    let path = url.strip_prefix(BASE).unwrap_or(url);
+    let response = authed_raw("GET", path, None).await?;
+    if !(200..300).contains(&response.status()) {
+        return Err(read_answer(response).await?.problem());
+    }
+    let blob: web_sys::Blob = JsFuture::from(response.blob().map_err(js_problem)?)
+        .await
+        .map_err(js_problem)?
+        .dyn_into()
+        .map_err(js_problem)?;
+    web_sys::Url::create_object_url_with_blob(&blob).map_err(js_problem)
+}
+
+pub async fn operator_queue(status: &str) -> Result<Vec<Application>, Problem> {
+    let query = if status.is_empty() {
+        String::new()
+    } else {
+        format!("?status={status}")
+    };
+    authed("GET", &format!("/operator/applications{query}"), None)
+        .await?
+        .list()
+}
+
+pub async fn operator_application(id: i64) -> Result<Application, Problem> {
+    authed("GET", &format!("/operator/applications/{id}"), None)
+        .await?
+        .json()
+}
+
+/// `take` or `close`.
+pub async fn operator_action(id: i64, action: &str) -> Result<Application, Problem> {
+    authed(
+        "POST",
+        &format!("/operator/applications/{id}/{action}"),
+        None,
+    )
+    .await?
+    .json()
+}
+
+pub async fn operator_answer(id: i64, body: &AnswerRequest) -> Result<Application, Problem> {
+    authed(
+        "POST",
+        &format!("/operator/applications/{id}/answer"),
+        Some(body.to_json()),
+    )
+    .await?
+    .json()
+}
+
+pub async fn operator_meter(id: i64) -> Result<OperatorMeter, Problem> {
+    authed("GET", &format!("/operator/meters/{id}"), None)
+        .await?
+        .json()
+}
+
+pub async fn correct_meter(id: i64, body: &CorrectMeterRequest) -> Result<OperatorMeter, Problem> {
+    authed(
+        "PATCH",
+        &format!("/operator/meters/{id}"),
+        Some(body.to_json()),
+    )
+    .await?
+    .json()
+}
+
+pub async fn sessions() -> Result<Vec<SessionInfo>, Problem> {
+    authed("GET", "/me/sessions", None).await?.list()
+}
+
+pub async fn end_session(id: i64) -> Result<(), Problem> {
+    authed("DELETE", &format!("/me/sessions/{id}"), None)
+        .await?
+        .empty()
+}
+
+pub async fn end_other_sessions() -> Result<(), Problem> {
+    authed("DELETE", "/me/sessions", None).await?.empty()
 }

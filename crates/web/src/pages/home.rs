@@ -1,8 +1,9 @@
-//! The main page with the operations panel, and the sections still to come.
+//! The main page with the operations panel and the current account.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::api;
 use crate::components::set_title;
 use crate::session::Session;
 
@@ -100,6 +101,7 @@ pub fn HomePage() -> impl IntoView {
         <section aria-labelledby="page-title">
             <h1 id="page-title">"Личный кабинет"</h1>
             <p class="lead">{greeting}</p>
+            <CurrentAccount />
             <h2 class="section-title">"Панель операций"</h2>
             <ul class="tiles">
                 {OPERATIONS
@@ -121,18 +123,35 @@ pub fn HomePage() -> impl IntoView {
     }
 }
 
-/// A section whose API is not there yet: its header and a short note.
+/// The account the cabinet shows, or the way to add one.
 #[component]
-pub fn ComingSoonPage(title: &'static str) -> impl IntoView {
-    set_title(title);
-    view! {
-        <section class="card" aria-labelledby="page-title">
-            <h1 id="page-title">{title}</h1>
-            <p>"Раздел появится скоро."</p>
-            <p>
-                <A href="/">"Вернуться на главную страницу"</A>
-            </p>
-        </section>
+fn CurrentAccount() -> impl IntoView {
+    let current = RwSignal::new(None);
+    leptos::task::spawn_local(async move {
+        current.set(Some(api::current_account().await));
+    });
+    move || {
+        current.get().map(|loaded| match loaded {
+            Ok(Some(account)) => view! {
+                <div class="card current-account">
+                    <p class="current-account-label">"Текущий лицевой счет"</p>
+                    <p class="account-number"><strong>{account.number}</strong></p>
+                    <p class="account-address">{account.address}</p>
+                    <A href="/accounts">"Мои лицевые счета"</A>
+                </div>
+            }
+            .into_any(),
+            Ok(None) => view! {
+                <div class="card current-account">
+                    <p>"Чтобы передавать показания, привяжите лицевой счет."</p>
+                    <a class="button button-primary" href="/accounts?add=1">
+                        "Добавить лицевой счет"
+                    </a>
+                </div>
+            }
+            .into_any(),
+            Err(problem) => view! { <p class="alert alert-error">{problem.detail}</p> }.into_any(),
+        })
     }
 }
 

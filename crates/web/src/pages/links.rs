@@ -26,6 +26,8 @@ enum Confirmation {
     Registration,
     /// The link sent to a new address from «Настройки» → «Email».
     EmailChange,
+    /// The activation of a personal account added in «Мои лицевые счета».
+    Account,
 }
 
 #[component]
@@ -36,6 +38,12 @@ pub fn ConfirmEmailPage() -> impl IntoView {
 #[component]
 pub fn ConfirmEmailChangePage() -> impl IntoView {
     view! { <ConfirmPage kind=Confirmation::EmailChange /> }
+}
+
+/// `/accounts/confirm?token=…`: the activation link of «Добавить лицевой счет».
+#[component]
+pub fn ConfirmAccountPage() -> impl IntoView {
+    view! { <ConfirmPage kind=Confirmation::Account /> }
 }
 
 #[component]
@@ -55,6 +63,17 @@ fn ConfirmPage(kind: Confirmation) -> impl IntoView {
             "/settings/email",
             "Запросить новое письмо в настройках",
         ),
+        Confirmation::Account => (
+            "Активация лицевого счета",
+            "Чтобы лицевой счет появился в личном кабинете, подтвердите его привязку.",
+            "Активировать лицевой счет",
+            "/accounts",
+            "Мои лицевые счета",
+        ),
+    };
+    let (next_href, next) = match kind {
+        Confirmation::Account => ("/accounts", "Мои лицевые счета"),
+        _ => ("/login", "Войти"),
     };
     set_title(title);
     let session = Session::get();
@@ -82,6 +101,7 @@ fn ConfirmPage(kind: Confirmation) -> impl IntoView {
             let result = match kind {
                 Confirmation::Registration => api::confirm_email(&token).await,
                 Confirmation::EmailChange => api::confirm_email_change(&token).await,
+                Confirmation::Account => api::confirm_account(&token).await,
             };
             pending.set(false);
             match result {
@@ -103,10 +123,10 @@ fn ConfirmPage(kind: Confirmation) -> impl IntoView {
             <Notice message=done.into() />
             <Show
                 when=move || done.with(Option::is_none)
-                fallback=|| {
+                fallback=move || {
                     view! {
                         <nav class="auth-links" aria-label="Дальше">
-                            <A href="/login">"Войти"</A>
+                            <A href=next_href>{next}</A>
                         </nav>
                     }
                 }

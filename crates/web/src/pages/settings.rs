@@ -1,4 +1,5 @@
-//! «Настройки»: «Профиль», «Email», «Пароль», «Вернуться на главную страницу», «Выход».
+//! «Настройки»: «Профиль», «Email», «Пароль», «Сеансы», «Вернуться на главную страницу»,
+//! «Выход».
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -37,6 +38,7 @@ fn SettingsLayout(title: &'static str, children: Children) -> impl IntoView {
                     </A>
                     <A href="/settings/email">"Email"</A>
                     <A href="/settings/password">"Пароль"</A>
+                    <A href="/settings/sessions">"Сеансы"</A>
                     <A href="/" exact=true>
                         "Вернуться на главную страницу"
                     </A>
@@ -321,5 +323,134 @@ pub fn PasswordSettingsPage() -> impl IntoView {
                 <Submit label="Обновить пароль" pending=pending />
             </form>
         </SettingsLayout>
+    }
+}
+
+/// A browser in words: «Chrome, Windows» from its user agent (best effort).
+fn browser_name(user_agent: &str) -> String {
+    let browser = [
+        ("Edg/", "Edge"),
+        ("YaBrowser", "Яндекс Браузер"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .iter()
+    .find(|(mark, _)| user_agent.contains(mark))
+    .map(|(_, name)| *name);
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(mark, _)| user_agent.contains(mark))
+    .map(|(_, name)| *name);
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b}, {s}"),
+        (Some(b), None) => b.to_owned(),
+        (None, Some(s)) => s.to_owned(),
+        (None, None) if user_agent.is_empty() => "Неизвестное устройство".to_owned(),
+        (None, None) => user_agent.chars().take(60).collect(),
+    }
+}
+
+/// «Сеансы»: where the user is signed in; end one or all the others.
+#[component]
+pub fn SessionsSettingsPage() -> impl IntoView {
+    let sessions: crate::pages::common::Loaded<Vec<api::SessionInfo>> = RwSignal::new(None);
+    let load = move || spawn_local(async move { sessions.set(Some(api::sessions().await)) });
+    load();
+    let errors = RwSignal::new(FormErrors::default());
+    let done = RwSignal::new(None::<String>);
+    let pending = RwSignal::new(false);
+    let end = move |id: Option<i64>| {
+        if pending.get_untracked() {
+            return;
+        }
+        pending.set(true);
+        errors.set(FormErrors::default());
+        spawn_local(async move {
+            let result = match id {
+                Some(id) => api::end_session(id).await,
+                None => api::end_other_sessions().await,
+            };
+            pending.set(false);
+            match result {
+                Ok(()) => {
+                    done.set(Some(
+                        if id.is_some() {
+                            "Сеанс завершён."
+                        } else {
+                            "Все другие сеансы завершены."
+                        }
+                        .into(),
+                    ));
+                    load();
+                }
+                Err(problem) => errors.set(FormErrors::from_problem(&problem, &[])),
+            }
+        });
+    };
+    view! {
+        <SettingsLayout title="Сеансы">
+            <h2>"Сеансы"</h2>
+            <p class="lead">"Устройства, на которых выполнен вход в личный кабинет."</p>
+            <Notice message=done.into() />
+            <FormAlert errors=errors />
+            {crate::pages::common::loaded_view(sessions, move |list: &Vec<api::SessionInfo>| {
+                let others = list.iter().any(|s| !s.current);
+                view! {
+                    <ul class="sessions">
+                        {list.iter().map(|s| {
+                            let id = s.id;
+                            view! {
+                                <li class="session" class:session-current=s.current>
+                                    <p>
+                                        <strong>{browser_name(&s.user_agent)}</strong>
+                                        {s.current.then(|| view! { <span class="badge badge-accent">"Этот сеанс"</span> })}
+                                    </p>
+                                    <p class="muted">
+                                        {format!("Вход {}, последняя активность {}, IP {}", crate::forms::ru_date(&s.created_at), crate::forms::ru_date(&s.last_seen_at), s.ip)}
+                                    </p>
+                                    {(!s.current).then(|| view! {
+                                        <button type="button" class="button button-ghost" disabled=move || pending.get()
+                                            on:click=move |_| end(Some(id))>"Завершить сеанс"</button>
+                                    })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                    {others.then(|| view! {
+                        <button type="button" class="button button-primary" disabled=move || pending.get()
+                            on:click=move |_| end(None)>"Завершить все другие сеансы"</button>
+                    })}
+                }
+            })}
+        </SettingsLayout>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::browser_name;
+
+    #[test]
+    fn names_browsers() {
+        assert_eq!(
+            browser_name(
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+            ),
+            "Chrome, Windows"
+        );
+        assert_eq!(
+            browser_name("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"),
+            "Firefox, Linux"
+        );
+        assert_eq!(browser_name(""), "Неизвестное устройство");
     }
 }
