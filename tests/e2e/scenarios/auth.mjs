@@ -112,7 +112,7 @@ export default async function auth({ base: BASE, browser, linkFor, shots: SHOTS,
     check(await page.evaluate(() => document.activeElement?.id) === 'menu-button', 'menu: focus back on ☰');
     await page.getByRole('button', { name: 'Меню' }).click();
     await page.locator('#side-menu').getByRole('link', { name: 'Передача показаний' }).click();
-    await page.getByText('Раздел появится скоро.').waitFor();
+    await page.getByRole('heading', { name: 'Передача показаний' }).waitFor();
     check(!(await page.locator('#side-menu').isVisible()), 'menu: closes after a link');
 
     // Settings: profile.
