@@ -51,8 +51,9 @@ export default async function cabinet({ base: BASE, browser, linkFor, shots: SHO
     await page.getByLabel('Лицевой счет').fill('720000032');
     await page.getByLabel('Сумма последнего платежа').fill('499');
     await page.getByRole('button', { name: 'ДОБАВИТЬ >' }).click();
-    await page.getByText('8(8412)21-07-21').first().waitFor();
-    check(await page.locator('.modal .alert-error').isVisible(), 'accounts: mismatch shows the server detail with the hotline');
+    // The footer shows the hotline too: wait for the dialog's own error.
+    await page.locator('.modal .alert-error').waitFor();
+    check((await page.locator('.modal .alert-error').textContent()).includes('8(8412)21-07-21'), 'accounts: mismatch shows the server detail with the hotline');
     await shot('accounts-mismatch');
     await page.getByLabel('Сумма последнего платежа').fill('500,00');
     since = Date.now() - 1000;
@@ -74,7 +75,8 @@ export default async function cabinet({ base: BASE, browser, linkFor, shots: SHO
     await shot('accounts');
     await page.goto(`${BASE}/`);
     await page.getByText('Текущий лицевой счет').waitFor();
-    check(await page.getByText('720000032').isVisible(), 'home: shows the current account');
+    await page.getByText('720000032').first().waitFor();
+    check(true, 'home: shows the current account');
     await shot('home');
 
     // 2. Readings.
@@ -126,7 +128,8 @@ export default async function cabinet({ base: BASE, browser, linkFor, shots: SHO
     await shot('application-form');
     await page.getByRole('button', { name: 'ОТПРАВИТЬ' }).click();
     await page.getByRole('heading', { name: /Заявление № \d+/ }).waitFor();
-    check(await page.getByText(text).isVisible(), 'application: detail shows the text');
+    await page.getByText(text).waitFor();
+    check(true, 'application: detail shows the text');
     check(await page.getByText('Новое').isVisible(), 'application: status Новое');
     const dl = page.waitForEvent('download');
     await page.getByRole('button', { name: /Скачать «акт.png»/ }).click();
