@@ -63,12 +63,6 @@ fn meter_label(record: &ApplicationRecord) -> String {
     format!("{} {}", record.meter_name, record.serial_number)
 }
 
-fn send_to(stored: &str) -> String {
-    domain::Email::parse(stored)
-        .map(|e| e.to_ascii())
-        .unwrap_or_else(|_| stored.to_owned())
-}
-
 /// Files an application about one of the user's meters; a copy of the text goes to their
 /// e-mail in the same unit of work.
 pub async fn file(
@@ -110,7 +104,7 @@ pub async fn file(
     }
     let record = tx.application_by_id(id).await?.ok_or(ApiError::NotFound)?;
     let letter = state.templates.render(
-        &send_to(&user.email),
+        &crate::mail::send_to(&user.email),
         &Letter::ApplicationCopy {
             full_name: &user.full_name,
             number: &id.to_string(),
@@ -197,7 +191,7 @@ pub async fn answer(
     }
     let record = tx.application_by_id(id).await?.ok_or(ApiError::NotFound)?;
     let letter = state.templates.render(
-        &send_to(&record.customer_email),
+        &crate::mail::send_to(&record.customer_email),
         &Letter::ApplicationAnswered {
             full_name: &record.customer_name,
             number: &id.to_string(),

@@ -61,13 +61,6 @@ fn email_key(raw: &str) -> String {
         .unwrap_or_else(|_| raw.trim().to_lowercase())
 }
 
-/// The address to send to: the domain in punycode.
-fn send_to(stored: &str) -> String {
-    Email::parse(stored)
-        .map(|e| e.to_ascii())
-        .unwrap_or_else(|_| stored.to_owned())
-}
-
 async fn limit_mail(state: &AppState, email: &str, origin: &Origin) -> Result<(), ApiError> {
     let limits = &state.config.rate_limits;
     state
@@ -441,7 +434,7 @@ async fn replace_password(
     tx.set_password(user.id, &hash, now).await?;
     tx.revoke_other_sessions(user.id, keep, now).await?;
     let letter = state.templates.render(
-        &send_to(&user.email),
+        &crate::mail::send_to(&user.email),
         &Letter::PasswordChanged {
             full_name: &user.full_name,
             forgot_link: &state.link("/forgot-password"),
@@ -617,7 +610,7 @@ pub async fn confirm_email_change(state: &AppState, token: &str) -> Result<Strin
     }
     tx.revoke_other_sessions(user.id, None, now).await?;
     let letter = state.templates.render(
-        &send_to(&user.email),
+        &crate::mail::send_to(&user.email),
         &Letter::EmailChanged {
             full_name: &user.full_name,
             new_email: &new_email,

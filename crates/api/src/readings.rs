@@ -168,7 +168,7 @@ pub async fn request_link(
     .await?;
     let link = state.link(&format!("/accounts/confirm?token={token}"));
     let letter = state.templates.render(
-        &send_to(&user.email),
+        &crate::mail::send_to(&user.email),
         &Letter::ActivateAccount {
             full_name: &user.full_name,
             masked_number: &number.masked(),
@@ -183,12 +183,6 @@ pub async fn request_link(
          письма.",
         number.masked()
     ))
-}
-
-fn send_to(stored: &str) -> String {
-    domain::Email::parse(stored)
-        .map(|e| e.to_ascii())
-        .unwrap_or_else(|_| stored.to_owned())
 }
 
 /// Activates a link with the token from the activation e-mail.

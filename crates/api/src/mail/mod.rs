@@ -15,3 +15,19 @@ pub fn new_message_id() -> String {
     rand::rng().fill_bytes(&mut bytes);
     format!("<{}@lk.outbox>", hex::encode(bytes))
 }
+
+/// The address to send to for a stored (normalised, Unicode) one: the domain in punycode.
+pub fn send_to(stored: &str) -> String {
+    domain::Email::parse(stored)
+        .map(|email| email.to_ascii())
+        .unwrap_or_else(|_| stored.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn recipients_get_punycode_domains() {
+        assert_eq!(super::send_to("maria@почта.рф"), "maria@xn--80a1acny.xn--p1ai");
+        assert_eq!(super::send_to("ivanov@mail.ru"), "ivanov@mail.ru");
+    }
+}
