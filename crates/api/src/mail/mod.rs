@@ -27,7 +27,10 @@ pub fn send_to(stored: &str) -> String {
 mod tests {
     #[test]
     fn recipients_get_punycode_domains() {
-        assert_eq!(super::send_to("maria@почта.рф"), "maria@xn--80a1acny.xn--p1ai");
+        assert_eq!(
+            super::send_to("maria@почта.рф"),
+            "maria@xn--80a1acny.xn--p1ai"
+        );
         assert_eq!(super::send_to("ivanov@mail.ru"), "ivanov@mail.ru");
     }
 }
