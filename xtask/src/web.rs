@@ -358,6 +358,25 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A fresh machine may lack the target; rustup adds it from the usual registry (best effort: the
+/// build below says clearly what is missing if this fails).
+fn ensure_wasm_target() {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|out| {
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|t| t.trim() == TARGET)
+        })
+        .unwrap_or(true);
+    if !installed {
+        let _ = Command::new("rustup")
+            .args(["target", "add", TARGET])
+            .status();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,24 +469,5 @@ mod tests {
     #[test]
     fn hashes_are_short_and_stable() {
         assert_eq!(short_hash(b"abc"), "ba7816bf8f01cfea");
-    }
-}
-
-/// A fresh machine may lack the target; rustup adds it from the usual registry (best effort: the
-/// build below says clearly what is missing if this fails).
-fn ensure_wasm_target() {
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .map(|out| {
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .any(|t| t.trim() == TARGET)
-        })
-        .unwrap_or(true);
-    if !installed {
-        let _ = Command::new("rustup")
-            .args(["target", "add", TARGET])
-            .status();
     }
 }
