@@ -15,6 +15,33 @@ macro_rules! accounts_sql {
                 source, status, reason, consumption, rollover, updated_at";
         }
 
+        /// Rows of `select` whose `column` is one of `keys`, asked in chunks of at most
+        /// `CHUNK` keys (both backends cap the bind parameters of one statement).
+        async fn select_in<'a, T, K>(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            select: &str,
+            column: &str,
+            keys: &'a [K],
+        ) -> crate::store::StoreResult<Vec<T>>
+        where
+            T: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row> + Send + Unpin,
+            K: sqlx::Encode<'a, $db> + sqlx::Type<$db> + Copy + Send + Sync + 'a,
+        {
+            let mut found = Vec::with_capacity(keys.len());
+            for chunk in keys.chunks(crate::store::sql::CHUNK) {
+                let sql = format!(
+                    "{select} WHERE {column} IN ({})",
+                    crate::store::sql::placeholders($store::NUMBERED, chunk.len())
+                );
+                let mut query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql));
+                for key in chunk {
+                    query = query.bind(*key);
+                }
+                found.extend(query.fetch_all(&mut *conn).await?);
+            }
+            Ok(found)
+        }
+
         #[async_trait::async_trait]
         impl crate::store::AccountStore for $store {
             async fn holders_of_account(
@@ -386,20 +413,7 @@ macro_rules! accounts_sql {
                 &mut self,
                 numbers: &[&str],
             ) -> crate::store::StoreResult<Vec<crate::store::AccountRecord>> {
-                let mut found = Vec::with_capacity(numbers.len());
-                for chunk in numbers.chunks(crate::store::sql::CHUNK) {
-                    let sql = format!(
-                        "{} WHERE number IN ({})",
-                        account_queries::ACCOUNT,
-                        crate::store::sql::placeholders($store::NUMBERED, chunk.len())
-                    );
-                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                    for number in chunk {
-                        query = query.bind(*number);
-                    }
-                    found.extend(query.fetch_all(&mut *self.tx).await?);
-                }
-                Ok(found)
+                select_in(&mut self.tx, account_queries::ACCOUNT, "number", numbers).await
             }
 
             async fn insert_accounts(
@@ -454,20 +468,7 @@ macro_rules! accounts_sql {
                 &mut self,
                 account_ids: &[i64],
             ) -> crate::store::StoreResult<Vec<crate::store::MeterRecord>> {
-                let mut found = Vec::new();
-                for chunk in account_ids.chunks(crate::store::sql::CHUNK) {
-                    let sql = format!(
-                        "{} WHERE m.account_id IN ({})",
-                        account_queries::METER,
-                        crate::store::sql::placeholders($store::NUMBERED, chunk.len())
-                    );
-                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                    for id in chunk {
-                        query = query.bind(*id);
-                    }
-                    found.extend(query.fetch_all(&mut *self.tx).await?);
-                }
-                Ok(found)
+                select_in(&mut self.tx, account_queries::METER, "m.account_id", account_ids).await
             }
 
             async fn insert_meters(
@@ -535,20 +536,7 @@ macro_rules! accounts_sql {
                 &mut self,
                 meter_ids: &[i64],
             ) -> crate::store::StoreResult<Vec<crate::store::ReadingRecord>> {
-                let mut found = Vec::new();
-                for chunk in meter_ids.chunks(crate::store::sql::CHUNK) {
-                    let sql = format!(
-                        "{} WHERE r.meter_id IN ({})",
-                        account_queries::READING,
-                        crate::store::sql::placeholders($store::NUMBERED, chunk.len())
-                    );
-                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                    for id in chunk {
-                        query = query.bind(*id);
-                    }
-                    found.extend(query.fetch_all(&mut *self.tx).await?);
-                }
-                Ok(found)
+                select_in(&mut self.tx, account_queries::READING, "r.meter_id", meter_ids).await
             }
 
             async fn insert_billing_readings(
