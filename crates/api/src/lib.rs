@@ -14,6 +14,7 @@ pub mod integration;
 pub mod mail;
 pub mod metrics;
 pub mod openapi;
+pub mod os;
 pub mod readings;
 pub mod routes;
 pub mod store;

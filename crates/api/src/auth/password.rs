@@ -1,17 +1,20 @@
-//! argon2id at the OWASP minimum (19 MiB, 2 passes), run on blocking threads so the async
-//! workers keep answering, with a cap on hashes in flight so a login flood queues instead of
-//! exhausting memory and starving every other request.
+//! argon2id at the OWASP minimum (19 MiB, 2 passes), run on a pool of its own threads so the
+//! async workers keep answering. The pool has as many threads as hashes may be in flight, so a
+//! login flood queues instead of exhausting memory, and its threads run at the lowest CPU
+//! priority, so a flood that keeps every core hashing still leaves the other requests fast.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, mpsc};
 
 use anyhow::Context;
 use argon2::password_hash::{PasswordHash, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
+
+type Job = Box<dyn FnOnce() + Send>;
 
 #[derive(Clone)]
 pub struct PasswordHasher {
-    permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
     /// Verified against when the user does not exist, so that unknown e-mails take as long.
     dummy_hash: Arc<String>,
 }
@@ -42,32 +45,58 @@ fn verify_now(password: &str, hash: &str) -> bool {
 
 impl PasswordHasher {
     pub fn new(max_concurrent: usize) -> anyhow::Result<Self> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for index in 0..max_concurrent.max(1) {
+            let queue = Arc::clone(&queue);
+            std::thread::Builder::new()
+                .name(format!("argon2-{index}"))
+                .spawn(move || {
+                    crate::os::lower_this_threads_priority();
+                    loop {
+                        // The lock is held while waiting for the next job, not while hashing.
+                        let next = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(job) = next else { return };
+                        job();
+                    }
+                })
+                .context("cannot start a hashing thread")?;
+        }
         Ok(Self {
-            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            jobs,
             dummy_hash: Arc::new(hash_now("not a password of anyone")?),
         })
     }
 
-    pub async fn hash(&self, password: &str) -> anyhow::Result<String> {
-        let _permit = self.permits.acquire().await.context("hasher closed")?;
-        let password = password.to_owned();
+    /// Runs `work` on the pool, in the caller's tracing span, and waits for its result.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let (done, result) = oneshot::channel();
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(|| hash_now(&password)))
-            .await
-            .context("hashing task failed")?
+        self.jobs
+            .send(Box::new(move || {
+                let _ = done.send(span.in_scope(work));
+            }))
+            .map_err(|_| anyhow::anyhow!("the hashing pool has stopped"))?;
+        result.await.context("a hashing thread failed")
+    }
+
+    pub async fn hash(&self, password: &str) -> anyhow::Result<String> {
+        let password = password.to_owned();
+        self.run(move || hash_now(&password)).await?
     }
 
     /// Checks a password against a stored hash, or against a dummy hash when there is no user.
     pub async fn verify(&self, password: &str, hash: Option<&str>) -> anyhow::Result<bool> {
-        let _permit = self.permits.acquire().await.context("hasher closed")?;
         let known = hash.is_some();
         let hash = hash.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
         let password = password.to_owned();
-        let span = tracing::Span::current();
-        let matches =
-            tokio::task::spawn_blocking(move || span.in_scope(|| verify_now(&password, &hash)))
-                .await
-                .context("verification task failed")?;
+        let matches = self.run(move || verify_now(&password, &hash)).await?;
         Ok(known && matches)
     }
 }

@@ -139,12 +139,19 @@ async fn read_field(
     limit: usize,
     too_large: impl Fn() -> ApiError,
 ) -> Result<Vec<u8>, ApiError> {
-    let mut data = Vec::new();
+    let mut chunks = Vec::new();
+    let mut size = 0;
     while let Some(chunk) = field.next().await {
         let chunk = chunk.map_err(multipart_error)?;
-        if data.len() + chunk.len() > limit {
+        size += chunk.len();
+        if size > limit {
             return Err(too_large());
         }
+        chunks.push(chunk);
+    }
+    // One allocation of the exact size: a growing vector would copy a 10 MB file several times.
+    let mut data = Vec::with_capacity(size);
+    for chunk in chunks {
         data.extend_from_slice(&chunk);
     }
     Ok(data)
