@@ -99,11 +99,9 @@ pub struct Checker {
 
 impl Checker {
     fn date(&mut self, field: &str, text: Option<&str>) -> Option<Date> {
-        let text = text?.trim();
-        if text.is_empty() {
-            return None;
-        }
-        let parsed = parse_iso_date(text);
+        // An absent date is `null` or left out; an empty or padded string is a mistake (the CSV
+        // import turns its empty cells into absent values before they come here).
+        let parsed = parse_iso_date(text?);
         if parsed.is_none() {
             self.errors.push(FieldError::new(
                 field,
@@ -214,13 +212,6 @@ impl Checker {
         for (index, reading) in input.readings.iter().enumerate() {
             let field = format!("{at}.readings[{index}]");
             let date = self.date(&format!("{field}.date"), Some(&reading.date));
-            if reading.date.trim().is_empty() {
-                self.errors.push(FieldError::new(
-                    &format!("{field}.date"),
-                    "required",
-                    "Поле обязательно.",
-                ));
-            }
             let value = precision.and_then(|precision| {
                 ReadingValue::parse(&reading.value, precision)
                     .map_err(|e| {

@@ -1,7 +1,10 @@
 //! The OpenAPI document: every path, schema and error response. `openapi/openapi.json` is this
 //! document, committed; `cargo xtask openapi` writes it and a test keeps them equal.
 
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem};
@@ -64,7 +67,7 @@ send `Authorization: Bearer <api key>`."
         operator::account,
     ),
     components(schemas(Problem, FieldError)),
-    modifiers(&Security, &ApiPrefix),
+    modifiers(&Security, &ApiPrefix, &JsonBodyErrors),
     tags(
         (name = "system", description = "Probes, metrics and the branch's information"),
         (name = "auth", description = "Registration, sign-in, sessions and password recovery"),
@@ -119,6 +122,58 @@ impl Modify for ApiPrefix {
             })
             .collect();
     }
+}
+
+/// Every JSON body can be malformed, too large, of another type or invalid, and the server answers
+/// each case the same way on every operation, so the document says so here once.
+struct JsonBodyErrors;
+
+impl Modify for JsonBodyErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        const ERRORS: [(&str, &str); 4] = [
+            ("400", "The body is not JSON"),
+            ("413", "The body is too large"),
+            ("415", "The body is not `application/json`"),
+            (
+                "422",
+                "Missing, unknown or mistyped fields, or values the rules refuse",
+            ),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                if !takes_json(operation) {
+                    continue;
+                }
+                for (status, description) in ERRORS {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| {
+                            ResponseBuilder::new()
+                                .description(description)
+                                .content(
+                                    "application/problem+json",
+                                    Content::new(Some(Ref::from_schema_name("Problem"))),
+                                )
+                                .build()
+                                .into()
+                        });
+                }
+            }
+        }
+    }
+}
+
+fn takes_json(operation: &Operation) -> bool {
+    matches!(&operation.request_body, Some(RefOr::T(body)) if body.content.contains_key("application/json"))
 }
 
 /// The document as committed: pretty JSON with a final newline.

@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, Problem};
 use crate::readings::{self, Meter, Submission};
+use crate::routes::JsonBody;
 use crate::routes::auth::{Accepted, TokenRequest};
 use crate::routes::me::timestamp;
 use crate::store::{AccountRecord, LinkedAccount, ReadingRecord, ReadingSource};
@@ -110,7 +111,7 @@ pub struct AddAccountRequest {
 async fn add_account(
     state: web::Data<AppState>,
     current: CurrentUser,
-    body: web::Json<AddAccountRequest>,
+    body: JsonBody<AddAccountRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let detail = readings::request_link(
         &state,
@@ -142,7 +143,7 @@ pub struct AccountActivated {
 )]
 async fn confirm_account(
     state: web::Data<AppState>,
-    body: web::Json<TokenRequest>,
+    body: JsonBody<TokenRequest>,
 ) -> Result<web::Json<AccountActivated>, ApiError> {
     let account: AccountRecord = readings::confirm_link(&state, &body.token).await?;
     Ok(web::Json(AccountActivated {
@@ -448,7 +449,7 @@ async fn submit_reading(
     state: web::Data<AppState>,
     current: CurrentUser,
     path: web::Path<i64>,
-    body: web::Json<SubmitReadingRequest>,
+    body: JsonBody<SubmitReadingRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let submission = Submission {
         value: &body.value,

@@ -9,6 +9,7 @@ use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, Problem};
 use crate::identity::{self, Issued, Origin, Registration};
+use crate::routes::JsonBody;
 
 pub const REFRESH_COOKIE: &str = "lk_refresh";
 const REFRESH_COOKIE_PATH: &str = "/api/v1/auth";
@@ -105,7 +106,7 @@ pub struct Done {
 async fn register(
     state: web::Data<AppState>,
     request: HttpRequest,
-    body: web::Json<RegisterRequest>,
+    body: JsonBody<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let form = Registration {
@@ -142,7 +143,7 @@ pub struct EmailRequest {
 async fn resend_confirmation(
     state: web::Data<AppState>,
     request: HttpRequest,
-    body: web::Json<EmailRequest>,
+    body: JsonBody<EmailRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let detail =
         identity::resend_confirmation(&state, &body.email, &origin(&request, &state)).await?;
@@ -168,7 +169,7 @@ pub struct TokenRequest {
 )]
 async fn confirm_email(
     state: web::Data<AppState>,
-    body: web::Json<TokenRequest>,
+    body: JsonBody<TokenRequest>,
 ) -> Result<web::Json<Done>, ApiError> {
     identity::confirm_email(&state, &body.token).await?;
     Ok(web::Json(Done {
@@ -254,7 +255,7 @@ fn issued_response(state: &AppState, issued: Issued) -> HttpResponse {
 async fn login(
     state: web::Data<AppState>,
     request: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: JsonBody<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let origin = origin(&request, &state);
     let issued = identity::login(
@@ -335,7 +336,7 @@ async fn logout(
 async fn forgot_password(
     state: web::Data<AppState>,
     request: HttpRequest,
-    body: web::Json<EmailRequest>,
+    body: JsonBody<EmailRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let detail = identity::forgot_password(&state, &body.email, &origin(&request, &state)).await?;
     Ok(Accepted::response(detail))
@@ -362,7 +363,7 @@ pub struct ResetPasswordRequest {
 )]
 async fn reset_password(
     state: web::Data<AppState>,
-    body: web::Json<ResetPasswordRequest>,
+    body: JsonBody<ResetPasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     identity::reset_password(
         &state,
@@ -388,7 +389,7 @@ async fn reset_password(
 )]
 async fn confirm_email_change(
     state: web::Data<AppState>,
-    body: web::Json<TokenRequest>,
+    body: JsonBody<TokenRequest>,
 ) -> Result<web::Json<Done>, ApiError> {
     let email = identity::confirm_email_change(&state, &body.token).await?;
     Ok(web::Json(Done {

@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::auth::ApiClient;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::integration::{self, BillingAccount, UpsertSummary};
+use crate::routes::JsonBody;
 use crate::routes::me::timestamp;
 
 /// Accounts per upsert request; larger imports go in several requests (or `lk import`).
@@ -54,7 +55,7 @@ pub struct BillingBatch {
 async fn upsert_accounts(
     state: web::Data<AppState>,
     client: ApiClient,
-    body: web::Json<BillingBatch>,
+    body: JsonBody<BillingBatch>,
 ) -> Result<web::Json<UpsertSummary>, ApiError> {
     if body.accounts.len() > MAX_BATCH {
         return Err(ApiError::Validation(vec![FieldError::new(
@@ -205,7 +206,7 @@ async fn report_status(
     state: web::Data<AppState>,
     _client: ApiClient,
     path: web::Path<i64>,
-    body: web::Json<ReadingStatusRequest>,
+    body: JsonBody<ReadingStatusRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let reason = body
         .reason

@@ -9,6 +9,7 @@ use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, Problem};
 use crate::identity;
+use crate::routes::JsonBody;
 use crate::routes::auth::{Accepted, TokenResponse, origin};
 use crate::store::{SessionRecord, UserRecord};
 
@@ -93,7 +94,7 @@ pub struct UpdateProfileRequest {
 async fn patch_me(
     state: web::Data<AppState>,
     current: CurrentUser,
-    body: web::Json<UpdateProfileRequest>,
+    body: JsonBody<UpdateProfileRequest>,
 ) -> Result<web::Json<Profile>, ApiError> {
     let updated = identity::update_profile(
         &state,
@@ -131,7 +132,7 @@ async fn change_email(
     state: web::Data<AppState>,
     request: HttpRequest,
     current: CurrentUser,
-    body: web::Json<ChangeEmailRequest>,
+    body: JsonBody<ChangeEmailRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let detail = identity::request_email_change(
         &state,
@@ -168,7 +169,7 @@ pub struct ChangePasswordRequest {
 async fn change_password(
     state: web::Data<AppState>,
     current: CurrentUser,
-    body: web::Json<ChangePasswordRequest>,
+    body: JsonBody<ChangePasswordRequest>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
     let token = identity::change_password(
         &state,

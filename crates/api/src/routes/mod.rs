@@ -3,11 +3,14 @@
 pub mod accounts;
 pub mod applications;
 pub mod auth;
+mod body;
 pub mod integration;
 pub mod me;
 pub mod operator;
 pub mod spa;
 pub mod system;
+
+pub use body::JsonBody;
 
 use actix_web::web;
 

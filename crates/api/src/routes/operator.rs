@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::applications::{self, CorrectionRequest};
 use crate::auth::Operator;
 use crate::error::{ApiError, Problem};
+use crate::routes::JsonBody;
 use crate::routes::applications::ApplicationInfo;
 use crate::routes::me::timestamp;
 use crate::store::{AccountHolder, ApplicationRecord, MeterChange, MeterRecord};
@@ -171,7 +172,7 @@ async fn answer(
     state: web::Data<AppState>,
     operator: Operator,
     path: web::Path<i64>,
-    body: web::Json<AnswerRequest>,
+    body: JsonBody<AnswerRequest>,
 ) -> Result<web::Json<QueueItem>, ApiError> {
     let record =
         applications::answer(&state, &operator.0.user, path.into_inner(), &body.text).await?;
@@ -339,7 +340,7 @@ async fn correct_meter(
     state: web::Data<AppState>,
     operator: Operator,
     path: web::Path<i64>,
-    body: web::Json<CorrectMeterRequest>,
+    body: JsonBody<CorrectMeterRequest>,
 ) -> Result<web::Json<OperatorMeter>, ApiError> {
     let body = body.into_inner();
     let request = CorrectionRequest {

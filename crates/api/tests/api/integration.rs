@@ -88,6 +88,8 @@ async fn a_bad_batch_names_each_place_and_changes_nothing() {
     let mut bad = batch();
     bad["accounts"][0]["meters"][0]["kind"] = json!("gas");
     bad["accounts"][0]["meters"][0]["readings"][1]["value"] = json!("1,2345");
+    // No date is `null` or no field; an empty string is not a date.
+    bad["accounts"][0]["meters"][0]["next_verification"] = json!("");
     let response = app
         .client
         .put(app.url("/api/v1/integration/accounts"))
@@ -111,6 +113,10 @@ async fn a_bad_batch_names_each_place_and_changes_nothing() {
     assert!(fields.contains(&"accounts[0].meters[0].kind"), "{fields:?}");
     assert!(
         fields.contains(&"accounts[0].meters[0].readings[1].value"),
+        "{fields:?}"
+    );
+    assert!(
+        fields.contains(&"accounts[0].meters[0].next_verification"),
         "{fields:?}"
     );
     assert!(

@@ -167,6 +167,18 @@ async fn wrong_shape_and_unknown_fields_are_422_with_the_field() {
         "validation_failed",
     )
     .await;
+
+    // serde would build a struct out of an array; a body must be an object.
+    let token = app.signed_in_customer("array@mail.ru").await;
+    let response = app
+        .patch_auth("/api/v1/me", &token, &serde_json::json!([null, null]))
+        .await;
+    assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
 }
 
 #[tokio::test]
