@@ -11,7 +11,6 @@ Run on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-import hashlib
 import random
 import re
 import secrets
@@ -216,13 +215,14 @@ def check_application_mail(report, name, database_url, restarted, acked_apps) ->
     not_once = [f"application {a.id}: {len(copies.get(a.id, []))} copies queued"
                 for a in acked_apps if len(copies.get(a.id, [])) != 1]
     report.check(f"{name}: every acknowledged application has its e-mail copy in the outbox",
-                 bool(acked_apps) and not not_once, "; ".join(not_once[:5]))
+                 bool(acked_apps) and not not_once,
+                 harness.detail(f"{len(acked_apps)} applications", not_once))
     now = time.time()
     unsent = [(app_id, locked) for app_id, rows_of in copies.items()
               for sent, locked in rows_of if not sent]
     stuck = [f"application {i}" for i, locked in unsent if locked <= now]
     report.check(f"{name}: the restarted server sent every copy the killed one had not claimed",
-                 not stuck, f"{len(stuck)} unsent and unclaimed: " + ", ".join(stuck[:5]))
+                 not stuck, harness.detail(f"{len(stuck)} unsent and unclaimed", stuck))
     report.note(f"{name}: {len(rows)} application copies queued, {len(rows) - len(unsent)} "
                 f"sent after the restart settled, {len(unsent)} still locked by the killed "
                 f"sender (outbox pending {pending})")
@@ -268,7 +268,7 @@ def crash_once(report: harness.Report, backend: str) -> None:
         f"{load.in_flight} requests in flight, {load.refused} refused after it"
     )
     report.check(f"{name}: no request failed before the kill", not load.unexpected,
-                 "; ".join(load.unexpected[:5]))
+                 harness.detail(f"{len(load.unexpected)} failed", load.unexpected))
     report.check(f"{name}: the kill hit requests in flight", load.in_flight > 0,
                  f"{load.in_flight} in flight")
 
@@ -297,9 +297,10 @@ def crash_once(report: harness.Report, backend: str) -> None:
                 elif stored > meter.acked:
                     ahead += 1  # a reading in flight at the kill was committed: allowed
     report.check(f"{name}: every acknowledged reading survived",
-                 checked > 0 and not lost, f"{checked} meters checked; " + "; ".join(lost[:5]))
+                 checked > 0 and not lost, harness.detail(f"{checked} meters checked", lost))
     report.check(f"{name}: stored readings are values that were sent, one per meter and month",
-                 not foreign and not duplicated, "; ".join((foreign + duplicated)[:5]))
+                 not foreign and not duplicated,
+                 harness.detail(f"{len(meters)} meters", foreign + duplicated))
     report.note(f"{name}: {checked} of {len(meters)} meters had an acknowledged reading; "
                 f"{ahead} hold a later value whose answer the kill cut off")
 
@@ -322,13 +323,12 @@ def crash_once(report: harness.Report, backend: str) -> None:
         for meta, sent in zip(body["files"], app.files):
             got = owner.api.session.get(restarted.url + meta["url"], timeout=30,
                                         headers={"Authorization": f"Bearer {owner.api.access}"})
-            if got.status_code != 200 or hashlib.sha256(got.content).digest() != \
-                    hashlib.sha256(sent).digest():
+            if got.status_code != 200 or got.content != sent:
                 different.append(f"application {app.id}: file {meta['id']} differs "
                                  f"({got.status_code}, {len(got.content)} of {len(sent)} bytes)")
     report.check(f"{name}: every acknowledged application survived with its files",
                  bool(acked_apps) and not missing and not different,
-                 f"{len(acked_apps)} checked; " + "; ".join((missing + different)[:5]))
+                 harness.detail(f"{len(acked_apps)} checked", missing + different))
 
     # Nothing half-written either: whatever is listed is an application that was sent.
     listed = 0
@@ -340,7 +340,7 @@ def crash_once(report: harness.Report, backend: str) -> None:
                 strangers.append(f"application {item['id']}: {item['text'][:60]}")
     report.check(f"{name}: the applications listed after the restart are the ones sent",
                  listed >= len(acked_apps) and not strangers,
-                 f"{listed} listed, {len(acked_apps)} acknowledged; " + "; ".join(strangers[:3]))
+                 harness.detail(f"{listed} listed, {len(acked_apps)} acknowledged", strangers))
 
     check_application_mail(report, name, env["DATABASE_URL"], restarted, acked_apps)
 

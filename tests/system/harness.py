@@ -641,6 +641,14 @@ def metric(base: str, name: str) -> float | None:
     return None
 
 
+def detail(summary: str, problems: list[str], shown: int = 5) -> str:
+    """A check's detail: the summary, then the first few problems if there are any."""
+    if not problems:
+        return summary
+    more = f" (+{len(problems) - shown} more)" if len(problems) > shown else ""
+    return f"{summary}: " + "; ".join(problems[:shown]) + more
+
+
 def dump(value) -> str:
     return json.dumps(value, ensure_ascii=False)[:300]
 

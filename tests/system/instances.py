@@ -223,16 +223,16 @@ def check_kill_under_load(report, nginx, a, b, receiver) -> None:
                  served_before[b.name] > 0, f"exit status {status}; B had served "
                  f"{served_before[b.name]} requests, A {served_before[a.name]}")
     report.check("instances: no request failed before the kill", not failed_early,
-                 "; ".join(r[3] for r in failed_early[:5]))
+                 harness.detail(f"{len(failed_early)} failed", [r[3] for r in failed_early]))
     report.check(
         f"instances: the kill failed at most the requests in flight (≤ {LOAD_THREADS})",
         len(failures) <= LOAD_THREADS and all(r[0] < killed for r in failures),
-        f"{len(failures)} failed: " + "; ".join(r[3] for r in failures[:8]),
+        harness.detail(f"{len(failures)} failed", [r[3] for r in failures], shown=8),
     )
     report.check("instances: every request started after the kill succeeded",
                  len(after) > 0 and not failed_after,
-                 f"{len(after)} requests, {len(failed_after)} failed: "
-                 + "; ".join(r[3] for r in failed_after[:5]))
+                 harness.detail(f"{len(after)} requests, {len(failed_after)} failed",
+                                [r[3] for r in failed_after]))
     report.note(f"instances: {len(results)} requests from {LOAD_THREADS} threads through nginx; "
                 f"B killed after {LOAD_BEFORE_KILL:.0f} s; {len(failures)} failed "
                 f"({', '.join(r[3] for r in failures) or 'none'}); "
@@ -278,6 +278,6 @@ def run(report: harness.Report) -> None:
     pairs = Counter((m.message_id, r) for m in receiver.messages() for r in m.recipients)
     twice = [f"{mid} → {r} ×{n}" for (mid, r), n in pairs.items() if n > 1]
     report.check("instances: no e-mail of the run arrived twice", not twice,
-                 "; ".join(twice[:3]) or f"{len(pairs)} messages")
+                 harness.detail(f"{len(pairs)} messages", twice))
     a.stop()
     nginx.stop()
