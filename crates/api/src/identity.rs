@@ -259,9 +259,10 @@ pub async fn login(
         .limiter
         .hit(&format!("login:ip:{}", origin.ip), limits.login_per_ip)
         .await?;
+    // Counted as a failure up front and wiped on success (see `RateLimiter::forgive`).
     state
         .limiter
-        .check(&account_key, limits.login_per_account)
+        .hit(&account_key, limits.login_per_account)
         .await?;
 
     let user = state.store.user_by_email(&email).await?;
@@ -272,16 +273,13 @@ pub async fn login(
     let user = match user {
         Some(user) if matches => user,
         _ => {
-            state
-                .limiter
-                .record(&account_key, limits.login_per_account)
-                .await?;
             return Err(ApiError::Unauthorized {
                 code: "invalid_credentials",
                 detail: "Неверный email или пароль.".into(),
             });
         }
     };
+    state.limiter.reset(&account_key).await?;
     if user.email_confirmed_at.is_none() {
         return Err(ApiError::Forbidden {
             code: "email_not_confirmed",
@@ -291,7 +289,6 @@ pub async fn login(
                 .into(),
         });
     }
-    state.limiter.reset(&account_key).await?;
 
     let now = state.clock.now();
     let lifetime = if remember {

@@ -105,9 +105,11 @@ pub async fn request_link(
     let limits = &state.config.rate_limits;
     let number_key = format!("link:number:{}", number.as_str());
     let user_key = format!("link:user:{}", user.id);
+    // Each attempt counts as a failure up front and is forgiven when it matches, so that
+    // guesses sent at once cannot all pass before any of them is counted.
     if let Err(ApiError::TooManyRequests { retry_after, .. }) = state
         .limiter
-        .check(&number_key, limits.link_per_account_number)
+        .hit(&number_key, limits.link_per_account_number)
         .await
     {
         return Err(ApiError::TooManyRequests {
@@ -120,7 +122,7 @@ pub async fn request_link(
             retry_after,
         });
     }
-    state.limiter.check(&user_key, limits.link_per_user).await?;
+    state.limiter.hit(&user_key, limits.link_per_user).await?;
 
     let account = state.store.account_by_number(number.as_str()).await?;
     let matched = account.filter(|a| {
@@ -128,14 +130,6 @@ pub async fn request_link(
             .is_some_and(|paid| paid == amount.kopecks())
     });
     let Some(account) = matched else {
-        state
-            .limiter
-            .record(&number_key, limits.link_per_account_number)
-            .await?;
-        state
-            .limiter
-            .record(&user_key, limits.link_per_user)
-            .await?;
         return Err(ApiError::Refused {
             code: "account_not_matched",
             detail: hotline_message(state),
@@ -143,6 +137,8 @@ pub async fn request_link(
         });
     };
 
+    state.limiter.forgive(&number_key).await?;
+    state.limiter.forgive(&user_key).await?;
     let mail_limit = limits.mail_per_address;
     state
         .limiter

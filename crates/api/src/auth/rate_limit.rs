@@ -29,22 +29,11 @@ impl RateLimiter {
         Ok(())
     }
 
-    /// Refuses when `key` has already used its limit, without counting an event.
-    pub async fn check(&self, key: &str, limit: Limit) -> Result<(), ApiError> {
-        let window = limit.window.as_secs() as i64;
-        let now = self.clock.now();
-        let (count, started) = self.store.hits(key, window, now).await?;
-        if count >= i64::from(limit.max) {
-            return Err(too_many(started + window - now));
-        }
-        Ok(())
-    }
-
-    /// Counts one failure for `key`.
-    pub async fn record(&self, key: &str, limit: Limit) -> Result<(), ApiError> {
-        let window = limit.window.as_secs() as i64;
-        self.store.hit(key, window, self.clock.now()).await?;
-        Ok(())
+    /// Takes back an event `hit` counted, once it turned out not to be a failure. Failures are
+    /// counted before the work that tells them apart, so that attempts sent at once cannot all
+    /// pass a check made before any of them was counted.
+    pub async fn forgive(&self, key: &str) -> Result<(), ApiError> {
+        Ok(self.store.forgive_hit(key).await?)
     }
 
     pub async fn reset(&self, key: &str) -> Result<(), ApiError> {

@@ -217,8 +217,8 @@ pub trait IdentityStore: Send + Sync {
     /// Counts one event against `key` in a fixed window and returns the count so far and the
     /// window's start.
     async fn hit(&self, key: &str, window_secs: i64, now: i64) -> StoreResult<(i64, i64)>;
-    /// The events counted against `key` in the current window, without counting one.
-    async fn hits(&self, key: &str, window_secs: i64, now: i64) -> StoreResult<(i64, i64)>;
+    /// Takes back one event counted against `key` (an attempt that turned out right).
+    async fn forgive_hit(&self, key: &str) -> StoreResult<()>;
     async fn reset_hits(&self, key: &str) -> StoreResult<()>;
 
     /// Takes the oldest due message for `lock_secs`, so that no other sender takes it meanwhile.

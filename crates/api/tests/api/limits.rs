@@ -87,6 +87,30 @@ async fn failed_logins_lock_the_account_for_a_while() {
 }
 
 #[tokio::test]
+async fn guesses_sent_at_once_are_limited_as_if_one_by_one() {
+    let app = spawn_app_with(|c| c.rate_limits.login_per_account = limit(3, 900)).await;
+    app.confirmed_customer("burst@mail.ru").await;
+    let guesses = (0..12).map(|i| {
+        let app = &app;
+        async move {
+            attempt(app, "burst@mail.ru", &format!("догадка-{i}"))
+                .await
+                .status()
+        }
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let checked = answers
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((checked, refused), (3, 9), "{answers:?}");
+}
+
+#[tokio::test]
 async fn logins_from_one_ip_are_limited() {
     let app = spawn_app_with(|c| c.rate_limits.login_per_ip = limit(3, 600)).await;
     for n in 0..3 {

@@ -110,22 +110,12 @@ macro_rules! identity_sql {
                 .await
             }
 
-            async fn hits(
-                &self,
-                key: &str,
-                window_secs: i64,
-                now: i64,
-            ) -> crate::store::StoreResult<(i64, i64)> {
-                let row: Option<(i64, i64)> = sqlx::query_as(
-                    "SELECT count, window_start FROM rate_limits \
-                     WHERE key = $1 AND window_start > $2 - $3",
-                )
-                .bind(key)
-                .bind(now)
-                .bind(window_secs)
-                .fetch_optional(&self.pool)
-                .await?;
-                Ok(row.unwrap_or((0, now)))
+            async fn forgive_hit(&self, key: &str) -> crate::store::StoreResult<()> {
+                sqlx::query("UPDATE rate_limits SET count = count - 1 WHERE key = $1 AND count > 0")
+                    .bind(key)
+                    .execute(&self.pool)
+                    .await
+                    .map(|_| ())
             }
 
             async fn reset_hits(&self, key: &str) -> crate::store::StoreResult<()> {
