@@ -237,7 +237,9 @@ impl Config {
             from: source
                 .get("MAIL_FROM")
                 .unwrap_or_else(|| "Личный кабинет Т Плюс <noreply@lk.tplus58.ru>".into()),
-            max_attempts: parse_or(source, "MAIL_MAX_ATTEMPTS", 8)?,
+            // 11 doublings from 2 s reach the hourly cap after about 68 minutes; 80 attempts keep
+            // a message through an SMTP outage of about three days (R5).
+            max_attempts: parse_or(source, "MAIL_MAX_ATTEMPTS", 80)?,
         };
 
         let window = match source.get("SUBMISSION_WINDOW") {
