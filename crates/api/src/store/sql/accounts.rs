@@ -168,6 +168,44 @@ macro_rules! accounts_sql {
                 after: i64,
                 limit: i64,
             ) -> crate::store::StoreResult<Vec<crate::store::ExportedReading>> {
+                // Submissions are numbered here, by the reader, not when they are saved: a number
+                // taken at save time would make every submission wait for the one before it to
+                // commit. Numbering runs one at a time (the counter row is its lock) and sees
+                // only committed rows, so the numbers become visible in order, with no gaps.
+                let pending: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM readings \
+                     WHERE export_seq IS NULL AND source <> 'billing')",
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                if pending {
+                    let (mut tx, _turn) = self.begin_write().await?;
+                    let last: i64 = sqlx::query_scalar(
+                        "UPDATE counters SET value = value WHERE name = 'reading_export' \
+                         RETURNING value",
+                    )
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let numbered = sqlx::query(
+                        "UPDATE readings SET export_seq = $1 + p.position \
+                         FROM (SELECT id, row_number() OVER (ORDER BY updated_at, id) AS position \
+                               FROM readings WHERE export_seq IS NULL AND source <> 'billing' \
+                               ORDER BY updated_at, id LIMIT $2) AS p \
+                         WHERE readings.id = p.id",
+                    )
+                    .bind(last)
+                    .bind(limit)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    sqlx::query(
+                        "UPDATE counters SET value = value + $1 WHERE name = 'reading_export'",
+                    )
+                    .bind(i64::try_from(numbered).unwrap_or(i64::MAX))
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                }
                 sqlx::query_as(
                     "SELECT r.export_seq, r.id, a.number AS account_number, m.id AS meter_id, \
                             m.name AS meter_name, m.serial_number, r.billing_month, r.value, \
@@ -351,26 +389,18 @@ macro_rules! accounts_sql {
                 &mut self,
                 reading: &crate::store::NewReading<'_>,
             ) -> crate::store::StoreResult<crate::store::ReadingRecord> {
-                // Taking the next number locks the counter until commit, so numbers become
-                // visible in order and a reader after a cursor never skips one.
-                let seq: i64 = sqlx::query_scalar(
-                    "UPDATE counters SET value = value + 1 WHERE name = 'reading_export' \
-                     RETURNING value",
-                )
-                .fetch_one(&mut *self.tx)
-                .await?;
                 sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "INSERT INTO readings (meter_id, billing_month, value, taken_on, source, \
                         status, submitted_by, consumption, rollover, confirmed_implausible, \
                         export_seq, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, 'sent', $6, $7, $8, $9, $10, $11, $11) \
+                     VALUES ($1, $2, $3, $4, $5, 'sent', $6, $7, $8, $9, NULL, $10, $10) \
                      ON CONFLICT (meter_id, billing_month) DO UPDATE SET \
                         value = excluded.value, taken_on = excluded.taken_on, \
                         source = excluded.source, status = 'sent', reason = NULL, \
                         submitted_by = excluded.submitted_by, \
                         consumption = excluded.consumption, rollover = excluded.rollover, \
                         confirmed_implausible = excluded.confirmed_implausible, \
-                        export_seq = excluded.export_seq, updated_at = excluded.updated_at \
+                        export_seq = NULL, updated_at = excluded.updated_at \
                      RETURNING {}",
                     account_queries::READING_COLUMNS
                 )))
@@ -383,7 +413,6 @@ macro_rules! accounts_sql {
                 .bind(reading.consumption)
                 .bind(i64::from(reading.rollover))
                 .bind(i64::from(reading.confirmed_implausible))
-                .bind(seq)
                 .bind(reading.now)
                 .fetch_one(&mut *self.tx)
                 .await
@@ -398,7 +427,7 @@ macro_rules! accounts_sql {
             ) -> crate::store::StoreResult<bool> {
                 let done = sqlx::query(
                     "UPDATE readings SET status = $2, reason = $3, updated_at = $4 \
-                     WHERE id = $1 AND export_seq IS NOT NULL",
+                     WHERE id = $1 AND source <> 'billing'",
                 )
                 .bind(id)
                 .bind(status)
