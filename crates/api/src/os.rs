@@ -2,14 +2,15 @@
 //! does not offer. Both only tune performance: on other systems they do nothing.
 #![allow(unsafe_code)]
 
-/// Lowers the CPU priority of the calling thread to the minimum (nice 19). On Linux the nice
-/// value belongs to the thread, so the password-hashing threads yield the cores to the request
-/// workers while a login flood keeps every core busy.
+/// Lowers the CPU priority of the calling thread (nice 10: about a tenth of the weight of a
+/// normal thread). On Linux the nice value belongs to the thread, so the password-hashing
+/// threads yield the cores to the request workers while a login flood keeps every core busy,
+/// yet still get a share when other programs (the database) keep the machine busy.
 pub fn lower_this_threads_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: setpriority only reads its integer arguments; `0` names the calling thread.
     unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
     }
 }
 

@@ -1,6 +1,6 @@
 //! argon2id at the OWASP minimum (19 MiB, 2 passes), run on a pool of its own threads so the
 //! async workers keep answering. The pool has as many threads as hashes may be in flight, so a
-//! login flood queues instead of exhausting memory, and its threads run at the lowest CPU
+//! login flood queues instead of exhausting memory, and its threads run at a low CPU
 //! priority, so a flood that keeps every core hashing still leaves the other requests fast.
 
 use std::sync::{Arc, Mutex, mpsc};
