@@ -17,6 +17,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import contract  # noqa: E402
 import crash  # noqa: E402
 import harness  # noqa: E402
 import instances  # noqa: E402
@@ -24,6 +25,7 @@ import mail_outage  # noqa: E402
 
 # name → function(report). A new suite is one more entry.
 SUITES = {
+    "contract": contract.run,
     "crash": crash.run,
     "mail": mail_outage.run,
     "instances": instances.run,

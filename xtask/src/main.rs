@@ -16,9 +16,10 @@ tasks:
   run       build the SPA and the server, load the demo data, start the portal (SQLite, e-mails as .eml files)
   test      run every test: Rust tests on SQLite and PostgreSQL, then the browser tests
   e2e       the browser tests: headless Chromium against lk serve, mail through maildev
+  system    the system tests: schemathesis, kill -9, SMTP outage, two instances behind nginx
   web       build the SPA into crates/web/dist (wasm-bindgen, wasm-opt, hashed file names)
   openapi   regenerate openapi/openapi.json
-  bench     [login|readings|meters|uploads|scale] [--quick]: benchmarks, written to docs/benchmarks.md";
+  bench     [login|readings|meters|uploads|scale|journey] [--quick]: benchmarks, written to docs/benchmarks.md";
 
 fn main() -> anyhow::Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
@@ -27,6 +28,7 @@ fn main() -> anyhow::Result<()> {
         "test" => test(),
         "web" => web::build(),
         "e2e" => e2e(),
+        "system" => system(),
         "openapi" => openapi(),
         "bench" => bench(),
         // Run by `bench` from the release build: the benchmarks proper and their reference server.
@@ -100,7 +102,8 @@ fn run() -> anyhow::Result<()> {
     status(Command::new(&lk).arg("serve").current_dir(root()))
 }
 
-/// Every test: the Rust tests on SQLite and then on PostgreSQL, then the browser tests. The
+/// Every test: the Rust tests on SQLite and then on PostgreSQL, the system tests, then the
+/// browser tests. The
 /// PostgreSQL server comes from `TEST_DATABASE_URL`, by default the local one; set
 /// `TEST_DATABASE_URL=` (empty) to skip it.
 fn test() -> anyhow::Result<()> {
@@ -130,6 +133,7 @@ fn test() -> anyhow::Result<()> {
                 .env("TEST_DATABASE_URL", &postgres),
         )?;
     }
+    system()?;
     e2e()
 }
 
@@ -139,7 +143,7 @@ fn drop_test_databases(server: &str) {
         .args([
             server,
             "-Atc",
-            "SELECT datname FROM pg_database WHERE datname ~ '^lk_(test|conformance)_'",
+            "SELECT datname FROM pg_database WHERE datname ~ '^lk_(test|conformance|system)_'",
         ])
         .output();
     let Ok(listed) = listed else { return };
@@ -171,6 +175,33 @@ fn e2e() -> anyhow::Result<()> {
         )?;
     }
     status(Command::new("node").arg("run.mjs").current_dir(&dir))
+}
+
+/// The system tests (tests/system, Python): schemathesis against the served OpenAPI document,
+/// kill -9 under load, an SMTP outage, two instances behind nginx. They run the debug `lk` from
+/// a virtualenv under target/ made from the pinned requirements.
+fn system() -> anyhow::Result<()> {
+    status(cargo().args(["build", "--package", "api", "--bin", "lk"]))?;
+    let dir = root().join("tests/system");
+    let venv = root().join("target/system-venv");
+    let python = venv.join("bin/python");
+    let requirements = dir.join("requirements.txt");
+    let stamp = venv.join("requirements.txt");
+    let installed = std::fs::read(&stamp).ok() == std::fs::read(&requirements).ok();
+    if !installed {
+        status(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+        status(
+            Command::new(&python)
+                .args(["-m", "pip", "install", "--quiet", "-r"])
+                .arg(&requirements),
+        )?;
+        std::fs::copy(&requirements, &stamp)?;
+    }
+    status(
+        Command::new(&python)
+            .arg(dir.join("run.py"))
+            .env("LK_BIN", root().join("target/debug/lk")),
+    )
 }
 
 /// Builds `lk` and the load generator in release, then runs the benchmarks from that build (a

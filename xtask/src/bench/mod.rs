@@ -4,6 +4,7 @@
 //! same machine the same way, because the server and the load generator share its cores.
 
 mod flows;
+mod journey;
 mod load;
 mod login;
 mod meters;
@@ -101,7 +102,7 @@ fn header(ctx: &Ctx, date: &str, load_before: &str) -> String {
          Commands:\n\n\
          ```sh\n\
          cargo xtask bench            # everything (about 10 minutes on 2 cores)\n\
-         cargo xtask bench login      # or readings, meters, uploads, scale\n\
+         cargo xtask bench login      # or readings, meters, uploads, scale, journey\n\
          cargo xtask bench --quick    # a smoke run: short and small, written to target/bench/\n\
          ```\n",
         commit = git_commit(&ctx.root),
@@ -157,6 +158,7 @@ pub fn run(root: PathBuf, args: &[String]) -> anyhow::Result<()> {
                 "meters" => meters::run(&ctx).await,
                 "uploads" => uploads::run(&ctx).await,
                 "scale" => scale::run(&ctx).await,
+                "journey" => journey::run(&ctx).await,
                 _ => unreachable!("checked above"),
             }
         })?;

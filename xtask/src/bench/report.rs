@@ -152,7 +152,7 @@ fn old_sections(text: &str) -> Vec<(String, String)> {
     sections
 }
 
-pub const ORDER: &[&str] = &["login", "readings", "meters", "uploads", "scale"];
+pub const ORDER: &[&str] = &["login", "readings", "meters", "uploads", "scale", "journey"];
 
 /// Writes the report: the header anew, the sections of this run, and the other sections as
 /// they were in the earlier file.
