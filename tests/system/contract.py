@@ -64,8 +64,8 @@ def run(report: harness.Report) -> None:
             schemathesis(), "run", f"{server.url}/openapi.json", "--checks", CHECKS,
             "--header", f"Authorization: Bearer {token}", "--max-examples", examples,
             "--seed", "1", "--workers", "2", "--no-color", "--suppress-health-check", "all",
-            *selection,
-        ], capture_output=True, text=True)
+            "--generation-database", "none", *selection,
+        ], capture_output=True, text=True, cwd=data_dir)
         summary = [line for line in result.stdout.splitlines()
                    if "generated" in line or line.startswith("=")]
         if result.returncode != 0:

@@ -216,6 +216,8 @@ fn bench() -> anyhow::Result<()> {
         "lk",
         "--package",
         "xtask",
+        "--bin",
+        "xtask",
     ]))?;
     status(
         Command::new(root().join("target/release/xtask"))
