@@ -198,18 +198,10 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     section.note(
         "A submission does more than the bare loop: it checks the access token's session, finds \
          the meter among the user's, and in one unit of work locks the meter, reads the previous \
-         month's reading, takes the next number of the export sequence and saves the reading. \
-         On SQLite units of work take turns inside the process (`store/sqlite.rs`) instead of \
-         napping in SQLite's busy handler while holding connections.",
-    );
-    section.note(
-        "On PostgreSQL the number of the export sequence is taken by updating one counter row, \
-         which stays locked until the commit: so that integrators reading after a cursor never \
-         skip a reading committed late, submissions commit one at a time, each waiting for the \
-         previous commit's WAL flush, while the bare loop's 16 connections share their flushes \
-         (group commit). Lifting that limit needs another way to keep the export order (for \
-         example exporting only rows older than the oldest transaction still running), which is \
-         a change of the export design rather than a tuning.",
+         month's reading and saves the reading. On SQLite units of work take turns inside the \
+         process (`store/sqlite.rs`) instead of napping in SQLite's busy handler while holding \
+         connections. Submissions are numbered for the billing export by the export call, not \
+         when saved, so on PostgreSQL their commits do not wait for each other.",
     );
     Ok(section)
 }
