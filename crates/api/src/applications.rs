@@ -45,7 +45,10 @@ pub fn clean_file_name(raw: &str, extension: &str) -> String {
         .chars()
         .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | ':' | '*' | '?' | '|'))
         .collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').trim();
+    // No leading dots, however they hide among spaces: the name must not look hidden.
+    let cleaned = cleaned
+        .trim_start_matches(|c: char| c == '.' || c.is_whitespace())
+        .trim_end();
     let stem = cleaned
         .rsplit_once('.')
         .map_or(cleaned, |(stem, _)| stem)
@@ -337,4 +340,40 @@ pub async fn correct_meter(
         .ok_or(ApiError::NotFound)?;
     let history = state.store.meter_changes(meter_id).await?;
     Ok((meter, history))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{clean_file_name, sniff};
+
+    #[test]
+    fn names_lose_their_paths_and_take_the_real_extension() {
+        assert_eq!(clean_file_name("../../etc/passwd", "png"), "passwd.png");
+        assert_eq!(clean_file_name("C:\\Users\\акт.JPG", "jpg"), "акт.jpg");
+        assert_eq!(clean_file_name(".bashrc", "pdf"), "bashrc.pdf");
+        assert_eq!(clean_file_name("", "png"), "файл.png");
+        assert_eq!(clean_file_name("a\u{0}b\n.png", "png"), "ab.png");
+    }
+
+    proptest! {
+        #[test]
+        fn a_cleaned_name_is_never_a_path(raw in any::<String>(), ext in prop_oneof!["jpg", "png", "pdf"]) {
+            let name = clean_file_name(&raw, &ext);
+            prop_assert!(!name.contains(['/', '\\']), "{name:?}");
+            prop_assert!(!name.starts_with('.'), "{name:?}");
+            prop_assert!(!name.chars().any(char::is_control), "{name:?}");
+            let suffix = format!(".{ext}");
+            prop_assert!(name.ends_with(&suffix), "{name:?}");
+            prop_assert!(name.chars().count() <= 91 + ext.len(), "{name:?}");
+        }
+
+        #[test]
+        fn sniffing_never_panics_and_names_only_the_three_types(data in proptest::collection::vec(any::<u8>(), 0..64)) {
+            if let Some((mime, _)) = sniff(&data) {
+                prop_assert!(["image/jpeg", "image/png", "application/pdf"].contains(&mime));
+            }
+        }
+    }
 }

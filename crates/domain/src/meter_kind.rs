@@ -70,6 +70,14 @@ mod tests {
         assert_eq!(MeterKind::parse_code(""), None);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn only_the_codes_parse(code in proptest::prelude::any::<String>()) {
+            let known = MeterKind::ALL.iter().any(|kind| kind.code() == code);
+            proptest::prop_assert_eq!(MeterKind::parse_code(&code).is_some(), known);
+        }
+    }
+
     #[test]
     fn units_labels_limits() {
         assert_eq!(MeterKind::HotWater.unit(), "м³");

@@ -19,6 +19,25 @@ use crate::store::{ApplicationRecord, AttachmentInfo, Role};
 /// The text field is at most 4000 characters: up to 4 bytes each, plus line breaks.
 const MAX_TEXT_BYTES: usize = 4000 * 4 + 1024;
 
+/// How long the form may send nothing before it is given up. A slow phone keeps sending and is
+/// never cut off; a body that stops (or ends inside a boundary, where the multipart parser
+/// waits for more) would otherwise hold one of the upload slots for good.
+const FORM_IDLE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The next item of a multipart stream, or an error when none comes within `FORM_IDLE`.
+async fn next_within<S: futures_util::Stream + Unpin>(
+    stream: &mut S,
+) -> Result<Option<S::Item>, ApiError> {
+    tokio::time::timeout(FORM_IDLE, stream.next())
+        .await
+        .map_err(|_| {
+            ApiError::bad_request(
+                "incomplete_form",
+                "Форма заявления пришла не полностью. Отправьте заявление ещё раз.",
+            )
+        })
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/meters/{meter_id}/applications").post(file_application))
         .service(web::resource("/applications").get(list_applications))
@@ -141,7 +160,7 @@ async fn read_field(
 ) -> Result<Vec<u8>, ApiError> {
     let mut chunks = Vec::new();
     let mut size = 0;
-    while let Some(chunk) = field.next().await {
+    while let Some(chunk) = next_within(field).await? {
         let chunk = chunk.map_err(multipart_error)?;
         size += chunk.len();
         if size > limit {
@@ -161,7 +180,7 @@ async fn read_field(
 async fn read_form(mut payload: Multipart) -> Result<(String, Vec<UploadedFile>), ApiError> {
     let mut text: Option<String> = None;
     let mut files = Vec::new();
-    while let Some(field) = payload.next().await {
+    while let Some(field) = next_within(&mut payload).await? {
         let mut field = field.map_err(multipart_error)?;
         match field.name().unwrap_or_default() {
             "text" => {

@@ -8,6 +8,7 @@ mod identity;
 mod import;
 mod integration;
 mod limits;
+mod multipart;
 mod openapi;
 mod readings;
 mod sessions;
