@@ -3,11 +3,12 @@
 //! login flood queues instead of exhausting memory, and its threads run at a low CPU
 //! priority, so a flood that keeps every core hashing still leaves the other requests fast.
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex, mpsc};
 
 use anyhow::Context;
-use argon2::password_hash::{PasswordHash, PasswordVerifier, SaltString, rand_core::OsRng};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, PasswordHash, SaltString, rand_core::OsRng};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::oneshot;
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -33,14 +34,48 @@ fn hash_now(password: &str) -> anyhow::Result<String> {
         .to_string())
 }
 
+thread_local! {
+    /// argon2's working memory (19 MiB), kept by each hashing thread for the next hash: a fresh
+    /// allocation per login goes back to the system when freed (see `os`), and faulting its
+    /// pages in again cost as much as a third of the hash itself.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// What `PasswordVerifier::verify_password` does, with the thread's kept memory.
 fn verify_now(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|parsed| {
-            argon2()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) = (
+        Algorithm::try_from(parsed.algorithm),
+        Params::try_from(&parsed),
+    ) else {
+        return false;
+    };
+    let Ok(version) = parsed.version.map_or(Ok(Version::V0x13), Version::try_from) else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    let argon2 = Argon2::new(algorithm, version, params);
+    let mut computed = vec![0u8; expected.len()];
+    let hashed = MEMORY.with_borrow_mut(|memory| {
+        memory.resize(blocks, Block::default());
+        argon2.hash_password_into_with_memory(
+            password.as_bytes(),
+            salt,
+            &mut computed,
+            &mut memory[..blocks],
+        )
+    });
+    // `Output` compares in constant time.
+    hashed.is_ok() && Output::new(&computed).is_ok_and(|computed| computed == expected)
 }
 
 impl PasswordHasher {
