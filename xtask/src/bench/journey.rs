@@ -114,8 +114,7 @@ async fn on(
 ) -> anyhow::Result<(Vec<(&'static str, Outcome)>, u64)> {
     let dir = fresh_dir(&ctx.work, &format!("journey-{label}"))?;
     let db = Database::create(&backend, &dir).await?;
-    let lk =
-        Lk::new(&ctx.lk, &dir, &db.url).with_env("RATE_LIMIT_APPLICATIONS_PER_USER", "1000000/1m");
+    let lk = Lk::new(&ctx.lk, &dir, &db.url);
     let server = lk.serve().await?;
     let client = load::client();
     let key = lk.api_key()?;
