@@ -119,7 +119,7 @@ pub async fn file(
     tx.enqueue_mail(&letter, now).await?;
     tx.commit().await?;
     state.mailer.wake();
-    let attachments = state.store.attachments_of(id).await?;
+    let attachments = state.store.attachments_of(&[id]).await?;
     Ok((record, attachments))
 }
 

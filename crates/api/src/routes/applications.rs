@@ -248,6 +248,26 @@ async fn read_form(mut payload: Multipart) -> Result<(String, Vec<UploadedFile>)
     Ok((text.unwrap_or_default(), files))
 }
 
+/// Applications with their files, the files of all of them read at once.
+pub async fn with_files(
+    state: &AppState,
+    records: Vec<ApplicationRecord>,
+) -> Result<Vec<ApplicationInfo>, ApiError> {
+    let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
+    let mut files: std::collections::HashMap<i64, Vec<AttachmentInfo>> =
+        std::collections::HashMap::new();
+    for file in state.store.attachments_of(&ids).await? {
+        files.entry(file.application_id).or_default().push(file);
+    }
+    Ok(records
+        .into_iter()
+        .map(|record| {
+            let own = files.remove(&record.id).unwrap_or_default();
+            ApplicationInfo::new(record, own)
+        })
+        .collect())
+}
+
 /// Files an application about a meter («ОТПРАВИТЬ»). A copy of the text goes to the user's
 /// e-mail; the operator's answer will show in the cabinet and come by e-mail too.
 #[utoipa::path(
@@ -301,12 +321,7 @@ async fn list_applications(
     current: CurrentUser,
 ) -> Result<web::Json<Vec<ApplicationInfo>>, ApiError> {
     let records = state.store.applications_of_user(current.user.id).await?;
-    let mut infos = Vec::with_capacity(records.len());
-    for record in records {
-        let files = state.store.attachments_of(record.id).await?;
-        infos.push(ApplicationInfo::new(record, files));
-    }
-    Ok(web::Json(infos))
+    Ok(web::Json(with_files(&state, records).await?))
 }
 
 /// One of the user's applications (an operator may open any).
@@ -326,7 +341,7 @@ async fn get_application(
     path: web::Path<i64>,
 ) -> Result<web::Json<ApplicationInfo>, ApiError> {
     let record = visible_application(&state, &current, path.into_inner()).await?;
-    let files = state.store.attachments_of(record.id).await?;
+    let files = state.store.attachments_of(&[record.id]).await?;
     Ok(web::Json(ApplicationInfo::new(record, files)))
 }
 

@@ -11,7 +11,7 @@ use crate::applications::{self, CorrectionRequest};
 use crate::auth::Operator;
 use crate::error::{ApiError, Problem};
 use crate::routes::JsonBody;
-use crate::routes::applications::ApplicationInfo;
+use crate::routes::applications::{ApplicationInfo, with_files};
 use crate::routes::me::timestamp;
 use crate::store::{AccountHolder, ApplicationRecord, MeterChange, MeterRecord};
 
@@ -40,7 +40,7 @@ pub struct QueueItem {
 }
 
 async fn item(state: &AppState, record: ApplicationRecord) -> Result<QueueItem, ApiError> {
-    let files = state.store.attachments_of(record.id).await?;
+    let files = state.store.attachments_of(&[record.id]).await?;
     let customer_name = record.customer_name.clone();
     let customer_email = record.customer_email.clone();
     Ok(QueueItem {
@@ -91,11 +91,22 @@ async fn queue(
         ));
     }
     let records = state.store.application_queue(status, limit).await?;
-    let mut items = Vec::with_capacity(records.len());
-    for record in records {
-        items.push(item(&state, record).await?);
-    }
-    Ok(web::Json(items))
+    let customers: Vec<(String, String)> = records
+        .iter()
+        .map(|r| (r.customer_name.clone(), r.customer_email.clone()))
+        .collect();
+    let infos = with_files(&state, records).await?;
+    Ok(web::Json(
+        infos
+            .into_iter()
+            .zip(customers)
+            .map(|(application, (customer_name, customer_email))| QueueItem {
+                application,
+                customer_name,
+                customer_email,
+            })
+            .collect(),
+    ))
 }
 
 /// One application with its files.

@@ -88,7 +88,9 @@ pub trait ApplicationStore: Send + Sync {
         status: Option<&str>,
         limit: i64,
     ) -> StoreResult<Vec<ApplicationRecord>>;
-    async fn attachments_of(&self, application_id: i64) -> StoreResult<Vec<AttachmentInfo>>;
+    /// The files of these applications, in the order they were attached (one query per
+    /// thousand applications, however many there are).
+    async fn attachments_of(&self, application_ids: &[i64]) -> StoreResult<Vec<AttachmentInfo>>;
     async fn attachment(
         &self,
         application_id: i64,

@@ -74,15 +74,19 @@ macro_rules! applications_sql {
 
             async fn attachments_of(
                 &self,
-                application_id: i64,
+                application_ids: &[i64],
             ) -> crate::store::StoreResult<Vec<crate::store::AttachmentInfo>> {
-                sqlx::query_as(
+                let mut conn = self.pool.acquire().await?;
+                let mut found: Vec<crate::store::AttachmentInfo> = select_in(
+                    &mut conn,
                     "SELECT id, application_id, file_name, content_type, size, created_at \
-                     FROM attachments WHERE application_id = $1 ORDER BY id",
+                     FROM attachments",
+                    "application_id",
+                    application_ids,
                 )
-                .bind(application_id)
-                .fetch_all(&self.pool)
-                .await
+                .await?;
+                found.sort_by_key(|a| a.id);
+                Ok(found)
             }
 
             async fn attachment(
