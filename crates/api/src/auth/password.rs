@@ -1,7 +1,7 @@
 //! argon2id at the OWASP minimum (19 MiB, 2 passes), run on a pool of its own threads so the
 //! async workers keep answering. The pool has as many threads as hashes may be in flight, so a
-//! login flood queues instead of exhausting memory, and its threads run at a low CPU
-//! priority, so a flood that keeps every core hashing still leaves the other requests fast.
+//! login flood queues instead of exhausting memory, and its threads run in the idle scheduling
+//! class, so a flood that keeps every core hashing still leaves the other requests fast.
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex, mpsc};
@@ -87,7 +87,7 @@ impl PasswordHasher {
             std::thread::Builder::new()
                 .name(format!("argon2-{index}"))
                 .spawn(move || {
-                    crate::os::lower_this_threads_priority();
+                    crate::os::yield_to_every_other_thread();
                     loop {
                         // The lock is held while waiting for the next job, not while hashing.
                         let next = match queue.lock() {
