@@ -185,15 +185,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         load.duration.as_secs(),
         load.warmup.as_millis()
     ));
-    let backends = [
-        (Backend::Sqlite, "sqlite", "SQLite"),
-        (
-            Backend::Postgres(ctx.postgres.clone()),
-            "postgres",
-            "PostgreSQL",
-        ),
-    ];
-    for (backend, label, title) in backends {
+    for (backend, label, title) in ctx.backends() {
         let (outcomes, peak) = on(ctx, backend, label).await?;
         for (name, outcome) in outcomes {
             section.figure(

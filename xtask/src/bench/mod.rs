@@ -46,6 +46,18 @@ impl Ctx {
         })
     }
 
+    /// Both databases, as (backend, label for scratch names, title for the report).
+    pub fn backends(&self) -> [(server::Backend, &'static str, &'static str); 2] {
+        [
+            (server::Backend::Sqlite, "sqlite", "SQLite"),
+            (
+                server::Backend::Postgres(self.postgres.clone()),
+                "postgres",
+                "PostgreSQL",
+            ),
+        ]
+    }
+
     pub fn warmup(&self) -> Duration {
         Duration::from_millis(if self.quick { 300 } else { 1000 })
     }

@@ -161,15 +161,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
          with its durability (SQLite: WAL, synchronous = FULL, `BEGIN IMMEDIATE`, 8 connections; \
          PostgreSQL: default synchronous_commit = on, 16 connections)."
     ));
-    let backends = [
-        (Backend::Sqlite, "sqlite", "SQLite"),
-        (
-            Backend::Postgres(ctx.postgres.clone()),
-            "postgres",
-            "PostgreSQL",
-        ),
-    ];
-    for (backend, label, title) in backends {
+    for (backend, label, title) in ctx.backends() {
         let (submissions, base) = on(ctx, backend, label).await?;
         section.figure(
             format!("{title}: submissions/s"),

@@ -252,7 +252,7 @@ async fn read_form(mut payload: Multipart) -> Result<(String, Vec<UploadedFile>)
 pub async fn with_files(
     state: &AppState,
     records: Vec<ApplicationRecord>,
-) -> Result<Vec<ApplicationInfo>, ApiError> {
+) -> Result<Vec<(ApplicationRecord, Vec<AttachmentInfo>)>, ApiError> {
     let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
     let mut files: std::collections::HashMap<i64, Vec<AttachmentInfo>> =
         std::collections::HashMap::new();
@@ -263,7 +263,7 @@ pub async fn with_files(
         .into_iter()
         .map(|record| {
             let own = files.remove(&record.id).unwrap_or_default();
-            ApplicationInfo::new(record, own)
+            (record, own)
         })
         .collect())
 }
@@ -321,7 +321,13 @@ async fn list_applications(
     current: CurrentUser,
 ) -> Result<web::Json<Vec<ApplicationInfo>>, ApiError> {
     let records = state.store.applications_of_user(current.user.id).await?;
-    Ok(web::Json(with_files(&state, records).await?))
+    let applications = with_files(&state, records).await?;
+    Ok(web::Json(
+        applications
+            .into_iter()
+            .map(|(record, files)| ApplicationInfo::new(record, files))
+            .collect(),
+    ))
 }
 
 /// One of the user's applications (an operator may open any).

@@ -13,7 +13,7 @@ use crate::error::{ApiError, Problem};
 use crate::routes::JsonBody;
 use crate::routes::applications::{ApplicationInfo, with_files};
 use crate::routes::me::timestamp;
-use crate::store::{AccountHolder, ApplicationRecord, MeterChange, MeterRecord};
+use crate::store::{AccountHolder, ApplicationRecord, AttachmentInfo, MeterChange, MeterRecord};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/operator/applications").get(queue))
@@ -39,15 +39,21 @@ pub struct QueueItem {
     pub customer_email: String,
 }
 
+impl QueueItem {
+    fn new(record: ApplicationRecord, files: Vec<AttachmentInfo>) -> Self {
+        let customer_name = record.customer_name.clone();
+        let customer_email = record.customer_email.clone();
+        Self {
+            application: ApplicationInfo::new(record, files),
+            customer_name,
+            customer_email,
+        }
+    }
+}
+
 async fn item(state: &AppState, record: ApplicationRecord) -> Result<QueueItem, ApiError> {
     let files = state.store.attachments_of(&[record.id]).await?;
-    let customer_name = record.customer_name.clone();
-    let customer_email = record.customer_email.clone();
-    Ok(QueueItem {
-        application: ApplicationInfo::new(record, files),
-        customer_name,
-        customer_email,
-    })
+    Ok(QueueItem::new(record, files))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -91,20 +97,11 @@ async fn queue(
         ));
     }
     let records = state.store.application_queue(status, limit).await?;
-    let customers: Vec<(String, String)> = records
-        .iter()
-        .map(|r| (r.customer_name.clone(), r.customer_email.clone()))
-        .collect();
-    let infos = with_files(&state, records).await?;
+    let applications = with_files(&state, records).await?;
     Ok(web::Json(
-        infos
+        applications
             .into_iter()
-            .zip(customers)
-            .map(|(application, (customer_name, customer_email))| QueueItem {
-                application,
-                customer_name,
-                customer_email,
-            })
+            .map(|(record, files)| QueueItem::new(record, files))
             .collect(),
     ))
 }
