@@ -14,7 +14,7 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   run       build the SPA and the server, load the demo data, start the portal (SQLite, e-mails as .eml files)
-  test      run every test: Rust tests on SQLite and PostgreSQL, then the browser tests
+  test      run every test: Rust tests on SQLite and PostgreSQL, the system tests, then the browser tests
   e2e       the browser tests: headless Chromium against lk serve, mail through maildev
   system    the system tests: schemathesis, kill -9, SMTP outage, two instances behind nginx
   web       build the SPA into crates/web/dist (wasm-bindgen, wasm-opt, hashed file names)
@@ -103,9 +103,8 @@ fn run() -> anyhow::Result<()> {
 }
 
 /// Every test: the Rust tests on SQLite and then on PostgreSQL, the system tests, then the
-/// browser tests. The
-/// PostgreSQL server comes from `TEST_DATABASE_URL`, by default the local one; set
-/// `TEST_DATABASE_URL=` (empty) to skip it.
+/// browser tests. The PostgreSQL server comes from `TEST_DATABASE_URL`, by default the local
+/// one; set `TEST_DATABASE_URL=` (empty) to skip it.
 fn test() -> anyhow::Result<()> {
     status(
         cargo()
