@@ -65,11 +65,10 @@ async fn limit_mail(state: &AppState, email: &str, origin: &Origin) -> Result<()
     let limits = &state.config.rate_limits;
     state
         .limiter
-        .hit(&format!("mail:ip:{}", origin.ip), limits.mail_per_ip)
-        .await?;
-    state
-        .limiter
-        .hit(&format!("mail:address:{email}"), limits.mail_per_address)
+        .hit_all(&[
+            (&format!("mail:ip:{}", origin.ip), limits.mail_per_ip),
+            (&format!("mail:address:{email}"), limits.mail_per_address),
+        ])
         .await
 }
 
@@ -255,14 +254,13 @@ pub async fn login(
     let limits = &state.config.rate_limits;
     let email = email_key(raw_email);
     let account_key = format!("login:account:{email}");
-    state
-        .limiter
-        .hit(&format!("login:ip:{}", origin.ip), limits.login_per_ip)
-        .await?;
     // Counted as a failure up front and wiped on success (see `RateLimiter::forgive`).
     state
         .limiter
-        .hit(&account_key, limits.login_per_account)
+        .hit_all(&[
+            (&format!("login:ip:{}", origin.ip), limits.login_per_ip),
+            (&account_key, limits.login_per_account),
+        ])
         .await?;
 
     let user = state.store.user_by_email(&email).await?;
@@ -279,8 +277,8 @@ pub async fn login(
             });
         }
     };
-    state.limiter.reset(&account_key).await?;
     if user.email_confirmed_at.is_none() {
+        state.limiter.reset(&account_key).await?;
         return Err(ApiError::Forbidden {
             code: "email_not_confirmed",
             detail: "Адрес электронной почты не подтверждён. Перейдите по ссылке из письма \
@@ -298,6 +296,8 @@ pub async fn login(
     };
     let (refresh_token, refresh_hash) = new_secret_token();
     let mut tx = state.store.begin().await?;
+    // With the session, in one write.
+    tx.reset_hits(&account_key).await?;
     let session_id = tx
         .create_session(&NewSession {
             user_id: user.id,

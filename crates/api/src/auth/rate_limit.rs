@@ -20,13 +20,29 @@ impl RateLimiter {
 
     /// Counts one event for `key` and refuses it when the limit is passed.
     pub async fn hit(&self, key: &str, limit: Limit) -> Result<(), ApiError> {
-        let window = limit.window.as_secs() as i64;
+        self.hit_all(&[(key, limit)]).await
+    }
+
+    /// Counts one event for each key at once (one write) and refuses it when any limit is
+    /// passed, for as long as the longest of those waits.
+    pub async fn hit_all(&self, keys: &[(&str, Limit)]) -> Result<(), ApiError> {
         let now = self.clock.now();
-        let (count, started) = self.store.hit(key, window, now).await?;
-        if count > i64::from(limit.max) {
-            return Err(too_many(started + window - now));
+        let events: Vec<(&str, i64)> = keys
+            .iter()
+            .map(|&(key, limit)| (key, limit.window.as_secs() as i64))
+            .collect();
+        let counts = self.store.hit(&events, now).await?;
+        let mut retry_after = None;
+        for ((_, limit), (count, started)) in keys.iter().zip(counts) {
+            if count > i64::from(limit.max) {
+                let wait = started + limit.window.as_secs() as i64 - now;
+                retry_after = retry_after.max(Some(wait));
+            }
         }
-        Ok(())
+        match retry_after {
+            Some(wait) => Err(too_many(wait)),
+            None => Ok(()),
+        }
     }
 
     /// Takes back an event `hit` counted, once it turned out not to be a failure. Failures are

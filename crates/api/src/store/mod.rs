@@ -214,9 +214,9 @@ pub trait IdentityStore: Send + Sync {
     ) -> StoreResult<Option<UserRecord>>;
     async fn open_sessions(&self, user_id: i64, now: i64) -> StoreResult<Vec<SessionRecord>>;
 
-    /// Counts one event against `key` in a fixed window and returns the count so far and the
-    /// window's start.
-    async fn hit(&self, key: &str, window_secs: i64, now: i64) -> StoreResult<(i64, i64)>;
+    /// Counts one event against each `(key, window_secs)`, each in its fixed window, in one
+    /// transaction, and returns each key's count so far and its window's start, in order.
+    async fn hit(&self, events: &[(&str, i64)], now: i64) -> StoreResult<Vec<(i64, i64)>>;
     /// Takes back one event counted against `key` (an attempt that turned out right).
     async fn forgive_hit(&self, key: &str) -> StoreResult<()>;
     async fn reset_hits(&self, key: &str) -> StoreResult<()>;
@@ -239,6 +239,8 @@ pub trait IdentityStore: Send + Sync {
 /// Users, tokens, sessions and the outbox, inside a unit of work.
 #[async_trait]
 pub trait IdentityTx: Send {
+    /// Forgets the events counted against `key` (see `IdentityStore::hit`).
+    async fn reset_hits(&mut self, key: &str) -> StoreResult<()>;
     async fn user_by_email(&mut self, email: &str) -> StoreResult<Option<UserRecord>>;
     async fn user_by_id(&mut self, id: i64) -> StoreResult<Option<UserRecord>>;
     /// Fails with a unique violation when the e-mail is taken.

@@ -37,6 +37,10 @@ impl PgStore {
     )> {
         Ok((self.pool.begin().await?, None))
     }
+
+    async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        None
+    }
 }
 
 sql_backend!(PgStore, PgTx, Postgres);

@@ -56,9 +56,14 @@ impl SqliteStore {
         sqlx::Transaction<'static, Sqlite>,
         Option<tokio::sync::OwnedMutexGuard<()>>,
     )> {
-        let turn = self.writer.clone().lock_owned().await;
+        let turn = self.write_turn().await;
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        Ok((tx, Some(turn)))
+        Ok((tx, turn))
+    }
+
+    /// The turn to write, for units of work and for single statements that write alike.
+    async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        Some(self.writer.clone().lock_owned().await)
     }
 }
 

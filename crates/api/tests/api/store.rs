@@ -212,30 +212,53 @@ async fn refresh_tokens_rotate_and_a_reuse_revokes_the_session() {
 async fn rate_limit_windows_count_and_restart() {
     for (backend, store, _dir) in backends().await {
         assert_eq!(
-            store.hit("k", 60, 1_000).await.unwrap(),
-            (1, 1_000),
+            store.hit(&[("k", 60)], 1_000).await.unwrap(),
+            vec![(1, 1_000)],
             "{backend}"
         );
         assert_eq!(
-            store.hit("k", 60, 1_030).await.unwrap(),
-            (2, 1_000),
+            store.hit(&[("k", 60)], 1_030).await.unwrap(),
+            vec![(2, 1_000)],
             "{backend}"
         );
         store.forgive_hit("k").await.unwrap();
         assert_eq!(
-            store.hit("k", 60, 1_059).await.unwrap(),
-            (2, 1_000),
+            store.hit(&[("k", 60)], 1_059).await.unwrap(),
+            vec![(2, 1_000)],
             "{backend}"
         );
         assert_eq!(
-            store.hit("k", 60, 1_060).await.unwrap(),
-            (1, 1_060),
+            store.hit(&[("k", 60)], 1_060).await.unwrap(),
+            vec![(1, 1_060)],
             "{backend}"
         );
         store.reset_hits("k").await.unwrap();
         assert_eq!(
-            store.hit("k", 60, 1_061).await.unwrap(),
-            (1, 1_061),
+            store.hit(&[("k", 60)], 1_061).await.unwrap(),
+            vec![(1, 1_061)],
+            "{backend}"
+        );
+        // Several keys, each in its own window, in one write; answers in the order asked.
+        assert_eq!(
+            store.hit(&[("a", 60), ("k", 600)], 1_062).await.unwrap(),
+            vec![(1, 1_062), (2, 1_061)],
+            "{backend}"
+        );
+        // A reset inside a unit of work counts only when it commits.
+        let mut tx = store.begin().await.unwrap();
+        tx.reset_hits("k").await.unwrap();
+        drop(tx);
+        assert_eq!(
+            store.hit(&[("k", 60)], 1_063).await.unwrap(),
+            vec![(3, 1_061)],
+            "{backend}"
+        );
+        let mut tx = store.begin().await.unwrap();
+        tx.reset_hits("k").await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store.hit(&[("k", 60)], 1_064).await.unwrap(),
+            vec![(1, 1_064)],
             "{backend}"
         );
     }

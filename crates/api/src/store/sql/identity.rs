@@ -33,6 +33,17 @@ macro_rules! identity_sql {
                 .fetch_optional(db)
                 .await
             }
+
+            pub async fn reset_hits<'e, E>(db: E, key: &str) -> StoreResult<()>
+            where
+                E: sqlx::Executor<'e, Database = $db>,
+            {
+                sqlx::query("DELETE FROM rate_limits WHERE key = $1")
+                    .bind(key)
+                    .execute(db)
+                    .await
+                    .map(|_| ())
+            }
         }
 
         #[async_trait::async_trait]
@@ -89,28 +100,37 @@ macro_rules! identity_sql {
 
             async fn hit(
                 &self,
-                key: &str,
-                window_secs: i64,
+                events: &[(&str, i64)],
                 now: i64,
-            ) -> crate::store::StoreResult<(i64, i64)> {
-                // A window that has passed starts again at this event.
-                sqlx::query_as(
-                    "INSERT INTO rate_limits (key, window_start, count) VALUES ($1, $2, 1) \
-                     ON CONFLICT (key) DO UPDATE SET \
-                       count = CASE WHEN rate_limits.window_start <= $2 - $3 THEN 1 \
-                                    ELSE rate_limits.count + 1 END, \
-                       window_start = CASE WHEN rate_limits.window_start <= $2 - $3 THEN $2 \
-                                    ELSE rate_limits.window_start END \
-                     RETURNING count, window_start",
-                )
-                .bind(key)
-                .bind(now)
-                .bind(window_secs)
-                .fetch_one(&self.pool)
-                .await
+            ) -> crate::store::StoreResult<Vec<(i64, i64)>> {
+                // One transaction for all the keys of an attempt: one commit to wait for.
+                let (mut tx, _turn) = self.begin_write().await?;
+                let mut counts = Vec::with_capacity(events.len());
+                for &(key, window_secs) in events {
+                    // A window that has passed starts again at this event.
+                    counts.push(
+                        sqlx::query_as(
+                            "INSERT INTO rate_limits (key, window_start, count) VALUES ($1, $2, 1) \
+                             ON CONFLICT (key) DO UPDATE SET \
+                               count = CASE WHEN rate_limits.window_start <= $2 - $3 THEN 1 \
+                                            ELSE rate_limits.count + 1 END, \
+                               window_start = CASE WHEN rate_limits.window_start <= $2 - $3 \
+                                            THEN $2 ELSE rate_limits.window_start END \
+                             RETURNING count, window_start",
+                        )
+                        .bind(key)
+                        .bind(now)
+                        .bind(window_secs)
+                        .fetch_one(&mut *tx)
+                        .await?,
+                    );
+                }
+                tx.commit().await?;
+                Ok(counts)
             }
 
             async fn forgive_hit(&self, key: &str) -> crate::store::StoreResult<()> {
+                let _turn = self.write_turn().await;
                 sqlx::query("UPDATE rate_limits SET count = count - 1 WHERE key = $1 AND count > 0")
                     .bind(key)
                     .execute(&self.pool)
@@ -119,11 +139,8 @@ macro_rules! identity_sql {
             }
 
             async fn reset_hits(&self, key: &str) -> crate::store::StoreResult<()> {
-                sqlx::query("DELETE FROM rate_limits WHERE key = $1")
-                    .bind(key)
-                    .execute(&self.pool)
-                    .await
-                    .map(|_| ())
+                let _turn = self.write_turn().await;
+                shared::reset_hits(&self.pool, key).await
             }
 
             async fn claim_mail(
@@ -133,6 +150,7 @@ macro_rules! identity_sql {
             ) -> crate::store::StoreResult<Option<crate::store::OutboxRecord>> {
                 // The outer conditions repeat the inner ones: when two senders race for one row,
                 // PostgreSQL re-checks them on the row the winner wrote, and the loser gets none.
+                let _turn = self.write_turn().await;
                 sqlx::query_as(
                     "UPDATE outbox SET locked_until = $1 + $2, attempts = attempts + 1 \
                      WHERE id = (SELECT id FROM outbox \
@@ -151,6 +169,7 @@ macro_rules! identity_sql {
             }
 
             async fn mail_sent(&self, id: i64, now: i64) -> crate::store::StoreResult<()> {
+                let _turn = self.write_turn().await;
                 sqlx::query(
                     "UPDATE outbox SET sent_at = $2, locked_until = NULL, last_error = NULL \
                      WHERE id = $1",
@@ -170,6 +189,7 @@ macro_rules! identity_sql {
                 now: i64,
             ) -> crate::store::StoreResult<()> {
                 let failed_at = if retry_at.is_none() { Some(now) } else { None };
+                let _turn = self.write_turn().await;
                 sqlx::query(
                     "UPDATE outbox SET last_error = $2, next_attempt_at = COALESCE($3, \
                      next_attempt_at), failed_at = $4, locked_until = NULL WHERE id = $1",
@@ -194,6 +214,10 @@ macro_rules! identity_sql {
 
         #[async_trait::async_trait]
         impl crate::store::IdentityTx for $tx {
+            async fn reset_hits(&mut self, key: &str) -> crate::store::StoreResult<()> {
+                shared::reset_hits(&mut *self.tx, key).await
+            }
+
             async fn user_by_email(
                 &mut self,
                 email: &str,
