@@ -351,9 +351,9 @@ enum ReadingChange {
 
 struct ReadingState {
     id: Option<i64>,
-    month: String,
+    month: BillingMonth,
     value: i64,
-    taken_on: String,
+    taken_on: Date,
     from_billing: bool,
     accepted: bool,
     change: ReadingChange,
@@ -388,12 +388,12 @@ impl MeterState {
 }
 
 impl ReadingState {
-    fn billing<'a>(&'a self, meter_id: i64) -> BillingReading<'a> {
+    fn billing(&self, meter_id: i64) -> BillingReading {
         BillingReading {
             meter_id,
-            billing_month: &self.month,
+            billing_month: self.month,
             value: self.value,
-            taken_on: &self.taken_on,
+            taken_on: self.taken_on,
         }
     }
 }
@@ -459,13 +459,21 @@ pub async fn apply(
     }
     let stored_meters: Vec<i64> = meter_by_id.keys().copied().collect();
     for record in tx.readings_of_meters(&stored_meters).await? {
+        // Stored rows were written from these types; one that does not parse back cannot be
+        // the month or the reading of anything billing sends, so it is left as it is.
+        let (Ok(month), Some(taken_on)) = (
+            BillingMonth::parse(&record.billing_month),
+            parse_iso_date(&record.taken_on),
+        ) else {
+            continue;
+        };
         meters[meter_by_id[&record.meter_id]]
             .readings
             .push(ReadingState {
                 id: Some(record.id),
-                month: record.billing_month,
+                month,
                 value: record.value,
-                taken_on: record.taken_on,
+                taken_on,
                 from_billing: record.source == "billing",
                 accepted: record.status == "accepted",
                 change: ReadingChange::None,
@@ -562,7 +570,7 @@ pub async fn apply(
             };
             let readings = &mut meters[m].readings;
             for (date, value) in &meter.readings {
-                let month = BillingMonth::of(*date).to_string();
+                let month = BillingMonth::of(*date);
                 let value = value.thousandths();
                 let outcome = match readings.iter_mut().find(|r| r.month == month) {
                     None => {
@@ -570,7 +578,7 @@ pub async fn apply(
                             id: None,
                             month,
                             value,
-                            taken_on: iso_date(*date),
+                            taken_on: *date,
                             from_billing: true,
                             accepted: true,
                             change: ReadingChange::None,
@@ -586,7 +594,7 @@ pub async fn apply(
                     }
                     Some(found) => {
                         found.value = value;
-                        found.taken_on = iso_date(*date);
+                        found.taken_on = *date;
                         found.from_billing = true;
                         found.accepted = true;
                         found.change = ReadingChange::Replaced;

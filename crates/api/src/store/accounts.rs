@@ -137,12 +137,14 @@ pub struct MeterData<'a> {
     pub decimals: i64,
 }
 
-/// A reading billing has taken.
-pub struct BillingReading<'a> {
+/// A reading billing has taken. Kept as values, not text: an import has tens of millions, and
+/// their text is written only when their statement is built.
+#[derive(Debug, Clone, Copy)]
+pub struct BillingReading {
     pub meter_id: i64,
-    pub billing_month: &'a str,
+    pub billing_month: domain::BillingMonth,
     pub value: i64,
-    pub taken_on: &'a str,
+    pub taken_on: time::Date,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -265,7 +267,7 @@ pub trait AccountTx: Send {
     /// Inserts readings billing has taken (accepted, from billing); none may exist yet.
     async fn insert_billing_readings(
         &mut self,
-        readings: &[BillingReading<'_>],
+        readings: &[BillingReading],
         now: i64,
     ) -> StoreResult<()>;
     /// Billing took a submitted reading with the same value: it is accepted and stays as it was.
@@ -274,7 +276,7 @@ pub trait AccountTx: Send {
     async fn replace_with_billing_reading(
         &mut self,
         id: i64,
-        reading: &BillingReading<'_>,
+        reading: &BillingReading,
         now: i64,
     ) -> StoreResult<()>;
 

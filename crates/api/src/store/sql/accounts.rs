@@ -570,10 +570,13 @@ macro_rules! accounts_sql {
 
             async fn insert_billing_readings(
                 &mut self,
-                readings: &[crate::store::BillingReading<'_>],
+                readings: &[crate::store::BillingReading],
                 now: i64,
             ) -> crate::store::StoreResult<()> {
-                for chunk in readings.chunks(crate::store::sql::CHUNK) {
+                fn chunk_query(
+                    chunk: &[crate::store::BillingReading],
+                    now: i64,
+                ) -> sqlx::query::Query<'static, $db, <$db as sqlx::Database>::Arguments> {
                     let sql = format!(
                         "INSERT INTO readings (meter_id, billing_month, value, taken_on, source, \
                             status, created_at, updated_at) VALUES {}",
@@ -587,13 +590,27 @@ macro_rules! accounts_sql {
                     for reading in chunk {
                         query = query
                             .bind(reading.meter_id)
-                            .bind(reading.billing_month)
+                            .bind(reading.billing_month.to_string())
                             .bind(reading.value)
-                            .bind(reading.taken_on)
+                            .bind(crate::readings::iso_date(reading.taken_on))
                             .bind(now)
                             .bind(now);
                     }
-                    query.execute(&mut *self.tx).await?;
+                    query
+                }
+
+                // An import is mostly these rows: each chunk is built while the one before it
+                // runs on the database's thread, which its first poll hands it to.
+                let mut chunks = readings.chunks(crate::store::sql::CHUNK);
+                let mut next = chunks.next().map(|chunk| chunk_query(chunk, now));
+                while let Some(query) = next.take() {
+                    let mut running = std::pin::pin!(query.execute(&mut *self.tx));
+                    let first = futures_util::poll!(running.as_mut());
+                    next = chunks.next().map(|chunk| chunk_query(chunk, now));
+                    match first {
+                        std::task::Poll::Ready(done) => done?,
+                        std::task::Poll::Pending => running.await?,
+                    };
                 }
                 Ok(())
             }
@@ -613,7 +630,7 @@ macro_rules! accounts_sql {
             async fn replace_with_billing_reading(
                 &mut self,
                 id: i64,
-                reading: &crate::store::BillingReading<'_>,
+                reading: &crate::store::BillingReading,
                 now: i64,
             ) -> crate::store::StoreResult<()> {
                 sqlx::query(
@@ -623,7 +640,7 @@ macro_rules! accounts_sql {
                 )
                 .bind(id)
                 .bind(reading.value)
-                .bind(reading.taken_on)
+                .bind(crate::readings::iso_date(reading.taken_on))
                 .bind(now)
                 .execute(&mut *self.tx)
                 .await?;
