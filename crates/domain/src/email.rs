@@ -62,26 +62,14 @@ impl Email {
         if !is_dot_atom(&local) || local.len() > MAX_LOCAL_LEN {
             return Err(EmailError::Invalid);
         }
-        // Strict UTS 46: maps case and width, checks LDH labels, hyphens and DNS lengths
-        // (label ≤ 63, name ≤ 253, no trailing root dot).
-        let ascii_domain = idna::domain_to_ascii_strict(domain).map_err(|_| EmailError::Invalid)?;
-        let labels: Vec<&str> = ascii_domain.split('.').collect();
-        if labels.len() < 2 || labels.iter().any(|l| l.is_empty()) {
-            return Err(EmailError::Invalid);
-        }
-        let tld = labels[labels.len() - 1];
+        let (ascii_domain, unicode_domain) = domain_forms(domain).ok_or(EmailError::Invalid)?;
+        let tld = ascii_domain.rsplit('.').next().unwrap_or_default();
         // An all-digit "TLD" is an IP address or a typo, not a domain.
         if tld.bytes().all(|b| b.is_ascii_digit()) {
             return Err(EmailError::Invalid);
         }
         if !RUSSIAN_TLDS.contains(&tld) {
             return Err(EmailError::ForeignDomain);
-        }
-        let (unicode_domain, result) = idna::domain_to_unicode(&ascii_domain);
-        // Russian registries allow Cyrillic IDN labels only; an emoji or a mixed-script label
-        // (a Cyrillic «а» inside «mail») is a typo or a look-alike, not a real mailbox.
-        if result.is_err() || !unicode_domain.split('.').all(is_plausible_label) {
-            return Err(EmailError::Invalid);
         }
         let ascii = format!("{local}@{ascii_domain}");
         if ascii.len() > MAX_LEN {
@@ -134,14 +122,91 @@ fn is_dot_atom(s: &str) -> bool {
             .all(|atom| !atom.is_empty() && atom.bytes().all(is_atext))
 }
 
-/// An ASCII label, or a label of Cyrillic letters, digits and hyphens.
-fn is_plausible_label(label: &str) -> bool {
-    label.is_ascii()
-        || label.chars().all(|c| {
-            c.is_ascii_digit()
-                || c == '-'
-                || (('\u{0400}'..='\u{04FF}').contains(&c) && c.is_alphabetic())
+/// Longest domain name in DNS (without the root dot).
+const MAX_DOMAIN_LEN: usize = 253;
+const MAX_LABEL_LEN: usize = 63;
+const ACE_PREFIX: &str = "xn--";
+
+/// The domain in its ASCII (punycode) and Unicode forms, when it has at least two labels and
+/// each is a host name label (letters, digits, inner hyphens) in Latin or in Cyrillic.
+///
+/// Russian registries allow Cyrillic internationalised labels only, so this is UTS 46 (strict,
+/// non-transitional) narrowed to those: case and full-width forms are mapped, «й» and «ё»
+/// typed as a letter and a combining mark are composed, and anything else outside ASCII and
+/// Cyrillic, an emoji or a mixed-script look-alike (a Cyrillic «а» inside «mail»), is refused.
+fn domain_forms(domain: &str) -> Option<(String, String)> {
+    let mapped: String = domain
+        .chars()
+        .map(|c| match c {
+            // Ideographic, full-width and half-width full stops.
+            '\u{3002}' | '\u{FF0E}' | '\u{FF61}' => '.',
+            // Full-width ASCII.
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+            _ => c,
         })
+        .collect::<String>()
+        .to_lowercase()
+        .replace("и\u{306}", "й")
+        .replace("е\u{308}", "ё");
+    let mut ascii = String::with_capacity(mapped.len() * 2);
+    let mut unicode = String::with_capacity(mapped.len());
+    let mut labels = 0;
+    for label in mapped.split('.') {
+        let (ascii_label, unicode_label) = label_forms(label)?;
+        if labels > 0 {
+            ascii.push('.');
+            unicode.push('.');
+        }
+        ascii.push_str(&ascii_label);
+        unicode.push_str(&unicode_label);
+        labels += 1;
+    }
+    (labels >= 2 && ascii.len() <= MAX_DOMAIN_LEN).then_some((ascii, unicode))
+}
+
+/// One lower-case label in ASCII and in Unicode.
+fn label_forms(label: &str) -> Option<(String, String)> {
+    let hyphens_fit = |l: &str| {
+        !l.starts_with('-') && !l.ends_with('-') && l.chars().skip(2).take(2).ne(['-', '-'])
+    };
+    let (ascii, unicode) = if let Some(code) = label.strip_prefix(ACE_PREFIX) {
+        let unicode = crate::punycode::decode(code)?;
+        // Only the one spelling punycode gives of a Cyrillic label.
+        if unicode.is_ascii()
+            || !is_cyrillic_label(&unicode)
+            || crate::punycode::encode(&unicode)? != code
+        {
+            return None;
+        }
+        (label.to_owned(), unicode)
+    } else if label.is_ascii() {
+        let ldh = label
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !ldh || !hyphens_fit(label) {
+            return None;
+        }
+        (label.to_owned(), label.to_owned())
+    } else {
+        if !is_cyrillic_label(label) {
+            return None;
+        }
+        (
+            format!("{ACE_PREFIX}{}", crate::punycode::encode(label)?),
+            label.to_owned(),
+        )
+    };
+    (!ascii.is_empty() && ascii.len() <= MAX_LABEL_LEN && hyphens_fit(&unicode))
+        .then_some((ascii, unicode))
+}
+
+/// Lower-case Cyrillic letters, digits and hyphens.
+fn is_cyrillic_label(label: &str) -> bool {
+    label.chars().all(|c| {
+        c.is_ascii_digit()
+            || c == '-'
+            || (('\u{0400}'..='\u{04FF}').contains(&c) && c.is_lowercase())
+    })
 }
 
 fn is_atext(b: u8) -> bool {
@@ -192,6 +257,8 @@ mod tests {
         assert_eq!(ok("user@сайт.почта.рф").domain(), "сайт.почта.рф");
         // UTS 46 mapping: full-width letters and the ideographic full stop.
         assert_eq!(ok("user@mail。ｒｕ").as_str(), "user@mail.ru");
+        // «й» typed as «и» and a combining breve.
+        assert_eq!(ok("user@и\u{306}ошкар-ола.рф").domain(), "йошкар-ола.рф");
     }
 
     #[test]
@@ -311,6 +378,33 @@ mod tests {
                 prop_assert_eq!(e.to_string(), e.as_str());
                 prop_assert_eq!(format!("{}@{}", e.local_part(), e.domain()), e.as_str());
             }
+        }
+
+        /// Within the labels Russian registries allow, the domain forms are those of UTS 46.
+        #[test]
+        fn domains_agree_with_uts46(
+            labels in prop::collection::vec(
+                prop_oneof![
+                    "[a-zA-Z0-9]{1,3}(-?[a-zA-Zа-яА-ЯёЁ0-9]{1,8}){0,2}",
+                    "[а-яА-ЯёЁ0-9\\-]{1,12}",
+                    // Punycode: mostly not that of a Cyrillic label, sometimes of one.
+                    "[xX][nN]--[a-z0-9\\-]{1,10}",
+                    "[а-яё]{1,10}".prop_map(|label| idna::domain_to_ascii(&label).unwrap()),
+                ],
+                1..3,
+            ),
+            tld in prop::sample::select(vec!["ru", "RU", "su", "рф", "РФ", "xn--p1ai"]),
+        ) {
+            let domain = format!("{}.{tld}", labels.join("."));
+            let ours = domain_forms(&domain);
+            let reference = idna::domain_to_ascii_strict(&domain).ok().and_then(|ascii| {
+                let (unicode, result) = idna::domain_to_unicode(&ascii);
+                (result.is_ok() && unicode.split('.').all(|label| {
+                    label.is_ascii() || is_cyrillic_label(label)
+                }))
+                .then_some((ascii, unicode))
+            });
+            prop_assert_eq!(ours, reference, "{}", domain);
         }
 
         #[test]

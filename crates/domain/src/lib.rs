@@ -15,6 +15,7 @@ pub mod meter_kind;
 pub mod money;
 pub mod password;
 pub mod phone;
+mod punycode;
 pub mod reading;
 pub mod submission;
 pub mod verification;
