@@ -187,6 +187,13 @@ pub trait AccountStore: Send + Sync {
         account_id: i64,
     ) -> StoreResult<Option<AccountRecord>>;
     async fn meters_of_account(&self, account_id: i64) -> StoreResult<Vec<MeterRecord>>;
+    /// The meters of the account if the user has an active link to it: empty both when it has
+    /// none and when it is not theirs (`account_of_user` tells which).
+    async fn meters_of_user_account(
+        &self,
+        user_id: i64,
+        account_id: i64,
+    ) -> StoreResult<Vec<MeterRecord>>;
     /// The meter if it belongs to an account the user has an active link to.
     async fn meter_of_user(&self, user_id: i64, meter_id: i64) -> StoreResult<Option<MeterRecord>>;
     /// For each meter of the account: its reading of `month` and its latest one before it.

@@ -392,3 +392,38 @@ async fn a_replaced_reading_is_exported_again_with_its_new_value() {
     );
     assert_eq!(items[0]["value"], "0.010");
 }
+
+#[tokio::test]
+async fn an_account_without_meters_lists_none_and_stays_private() {
+    let app = spawn_app().await;
+    let key = app.api_key().await;
+    let mut account = batch();
+    account["accounts"][0]["meters"] = json!([]);
+    let response = app
+        .client
+        .put(app.url("/api/v1/integration/accounts"))
+        .bearer_auth(&key)
+        .json(&account)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (access, id) = app
+        .customer_with_account("nometers@mail.ru", "730000001", "321.50")
+        .await;
+    let meters: Value = app
+        .get_auth(&format!("/api/v1/accounts/{id}/meters"), &access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meters, json!([]));
+    let stranger = app.signed_in_customer("stranger@mail.ru").await;
+    assert_problem(
+        app.get_auth(&format!("/api/v1/accounts/{id}/meters"), &stranger)
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}

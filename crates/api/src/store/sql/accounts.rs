@@ -116,6 +116,23 @@ macro_rules! accounts_sql {
                 .await
             }
 
+            async fn meters_of_user_account(
+                &self,
+                user_id: i64,
+                account_id: i64,
+            ) -> crate::store::StoreResult<Vec<crate::store::MeterRecord>> {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "{} JOIN account_links l ON l.account_id = m.account_id \
+                     WHERE m.account_id = $1 AND l.user_id = $2 AND l.status = 'active' \
+                     ORDER BY m.name, m.id",
+                    account_queries::METER
+                )))
+                .bind(account_id)
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await
+            }
+
             async fn meter_of_user(
                 &self,
                 user_id: i64,
