@@ -281,15 +281,17 @@ pub async fn submit(
     submission: Submission<'_>,
     source: ReadingSource,
 ) -> Result<(Meter, ReadingRecord), ApiError> {
-    let meter = meter_of_user(state, user, meter_id).await?;
-    let value = ReadingValue::parse(submission.value, meter.precision)
-        .map_err(|e| ApiError::field("value", &e))?;
     let today = state.clock.today();
     let month = BillingMonth::of(today).to_string();
 
     let mut tx = state.store.begin().await?;
-    let locked = tx.lock_meter(meter_id).await?.ok_or(ApiError::NotFound)?;
+    let locked = tx
+        .lock_meter_of_user(user.id, meter_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let meter = Meter::new(locked);
+    let value = ReadingValue::parse(submission.value, meter.precision)
+        .map_err(|e| ApiError::field("value", &e))?;
     let previous = tx.reading_before(meter_id, &month).await?;
     let request = SubmissionRequest {
         value,

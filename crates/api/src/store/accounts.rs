@@ -226,8 +226,13 @@ pub trait AccountTx: Send {
     async fn unlink(&mut self, user_id: i64, account_id: i64) -> StoreResult<bool>;
     async fn set_current_account(&mut self, user_id: i64, account_id: i64) -> StoreResult<bool>;
 
-    /// Holds the meter until the unit ends, so submissions to one meter go one at a time.
-    async fn lock_meter(&mut self, meter_id: i64) -> StoreResult<Option<MeterRecord>>;
+    /// Holds the meter until the unit ends, so submissions to one meter go one at a time, if it
+    /// belongs to an account the user has an active link to.
+    async fn lock_meter_of_user(
+        &mut self,
+        user_id: i64,
+        meter_id: i64,
+    ) -> StoreResult<Option<MeterRecord>>;
     /// The latest reading of a month before `month`: what a new reading is compared with.
     async fn reading_before(
         &mut self,

@@ -368,20 +368,24 @@ macro_rules! accounts_sql {
                 Ok(true)
             }
 
-            async fn lock_meter(
+            async fn lock_meter_of_user(
                 &mut self,
+                user_id: i64,
                 meter_id: i64,
             ) -> crate::store::StoreResult<Option<crate::store::MeterRecord>> {
-                // A no-op write takes the row lock on PostgreSQL (SQLite holds the database).
-                sqlx::query("UPDATE meters SET updated_at = updated_at WHERE id = $1")
-                    .bind(meter_id)
-                    .execute(&mut *self.tx)
-                    .await?;
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "{} WHERE m.id = $1",
-                    account_queries::METER
-                )))
+                // A no-op write takes the row lock on PostgreSQL (SQLite holds the database);
+                // it finds the meter only through the user's active links.
+                sqlx::query_as(
+                    "UPDATE meters SET updated_at = updated_at \
+                     WHERE id = $1 AND account_id IN \
+                       (SELECT account_id FROM account_links \
+                        WHERE user_id = $2 AND status = 'active') \
+                     RETURNING id, account_id, name, kind, serial_number, place, installed_on, \
+                       last_verification, next_verification, whole_digits, decimals, \
+                       monthly_limit",
+                )
                 .bind(meter_id)
+                .bind(user_id)
                 .fetch_optional(&mut *self.tx)
                 .await
             }
