@@ -166,9 +166,6 @@ fn domain_forms(domain: &str) -> Option<(String, String)> {
 
 /// One lower-case label in ASCII and in Unicode.
 fn label_forms(label: &str) -> Option<(String, String)> {
-    let hyphens_fit = |l: &str| {
-        !l.starts_with('-') && !l.ends_with('-') && l.chars().skip(2).take(2).ne(['-', '-'])
-    };
     let (ascii, unicode) = if let Some(code) = label.strip_prefix(ACE_PREFIX) {
         let unicode = crate::punycode::decode(code)?;
         // Only the one spelling punycode gives of a Cyrillic label.
@@ -183,7 +180,7 @@ fn label_forms(label: &str) -> Option<(String, String)> {
         let ldh = label
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !ldh || !hyphens_fit(label) {
+        if !ldh {
             return None;
         }
         (label.to_owned(), label.to_owned())
@@ -196,8 +193,11 @@ fn label_forms(label: &str) -> Option<(String, String)> {
             label.to_owned(),
         )
     };
-    (!ascii.is_empty() && ascii.len() <= MAX_LABEL_LEN && hyphens_fit(&unicode))
-        .then_some((ascii, unicode))
+    // UTS 46 CheckHyphens, on the Unicode form: no hyphen at either end, none at places 3–4.
+    let hyphens_fit = !unicode.starts_with('-')
+        && !unicode.ends_with('-')
+        && unicode.chars().skip(2).take(2).ne(['-', '-']);
+    (!ascii.is_empty() && ascii.len() <= MAX_LABEL_LEN && hyphens_fit).then_some((ascii, unicode))
 }
 
 /// Lower-case Cyrillic letters, digits and hyphens.

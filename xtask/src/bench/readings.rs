@@ -190,9 +190,9 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     section.note(
         "A submission does more than the bare loop: it checks the access token's session, then \
          in one unit of work locks the meter (found through the user's links, in the same \
-         statement), reads the previous month's reading and saves the reading. On SQLite units of work take turns inside the \
-         process (`store/sqlite.rs`) instead of napping in SQLite's busy handler while holding \
-         connections. Submissions are numbered for the billing export by the export call, not \
+         statement), reads the previous month's reading and saves the reading. On SQLite units \
+         of work take turns inside the process (`store/sqlite.rs`) instead of napping in \
+         SQLite's busy handler while holding connections. Submissions are numbered for the billing export by the export call, not \
          when saved, so on PostgreSQL their commits do not wait for each other.",
     );
     Ok(section)

@@ -33,10 +33,9 @@ impl RateLimiter {
             .collect();
         let counts = self.store.hit(&events, now).await?;
         let mut retry_after = None;
-        for ((_, limit), (count, started)) in keys.iter().zip(counts) {
+        for (((_, limit), (_, window)), (count, started)) in keys.iter().zip(&events).zip(counts) {
             if count > i64::from(limit.max) {
-                let wait = started + limit.window.as_secs() as i64 - now;
-                retry_after = retry_after.max(Some(wait));
+                retry_after = retry_after.max(Some(started + window - now));
             }
         }
         match retry_after {

@@ -248,11 +248,12 @@ async fn read_form(mut payload: Multipart) -> Result<(String, Vec<UploadedFile>)
     Ok((text.unwrap_or_default(), files))
 }
 
-/// Applications with their files, the files of all of them read at once.
-pub async fn with_files(
+/// Each application built with its files by `build`, the files of all of them read at once.
+pub async fn with_files<T>(
     state: &AppState,
     records: Vec<ApplicationRecord>,
-) -> Result<Vec<(ApplicationRecord, Vec<AttachmentInfo>)>, ApiError> {
+    build: impl Fn(ApplicationRecord, Vec<AttachmentInfo>) -> T,
+) -> Result<Vec<T>, ApiError> {
     let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
     let mut files: std::collections::HashMap<i64, Vec<AttachmentInfo>> =
         std::collections::HashMap::new();
@@ -263,7 +264,7 @@ pub async fn with_files(
         .into_iter()
         .map(|record| {
             let own = files.remove(&record.id).unwrap_or_default();
-            (record, own)
+            build(record, own)
         })
         .collect())
 }
@@ -321,12 +322,8 @@ async fn list_applications(
     current: CurrentUser,
 ) -> Result<web::Json<Vec<ApplicationInfo>>, ApiError> {
     let records = state.store.applications_of_user(current.user.id).await?;
-    let applications = with_files(&state, records).await?;
     Ok(web::Json(
-        applications
-            .into_iter()
-            .map(|(record, files)| ApplicationInfo::new(record, files))
-            .collect(),
+        with_files(&state, records, ApplicationInfo::new).await?,
     ))
 }
 

@@ -97,12 +97,8 @@ async fn queue(
         ));
     }
     let records = state.store.application_queue(status, limit).await?;
-    let applications = with_files(&state, records).await?;
     Ok(web::Json(
-        applications
-            .into_iter()
-            .map(|(record, files)| QueueItem::new(record, files))
-            .collect(),
+        with_files(&state, records, QueueItem::new).await?,
     ))
 }
 
