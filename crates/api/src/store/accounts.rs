@@ -179,31 +179,7 @@ pub trait AccountStore: Send + Sync {
     /// Everyone who linked the account (or asked to), oldest link first.
     async fn holders_of_account(&self, account_id: i64) -> StoreResult<Vec<AccountHolder>>;
     async fn account_by_number(&self, number: &str) -> StoreResult<Option<AccountRecord>>;
-    async fn accounts_of_user(&self, user_id: i64) -> StoreResult<Vec<LinkedAccount>>;
-    /// The account if the user has an active link to it.
-    async fn account_of_user(
-        &self,
-        user_id: i64,
-        account_id: i64,
-    ) -> StoreResult<Option<AccountRecord>>;
     async fn meters_of_account(&self, account_id: i64) -> StoreResult<Vec<MeterRecord>>;
-    /// The meters of the account if the user has an active link to it: empty both when it has
-    /// none and when it is not theirs (`account_of_user` tells which).
-    async fn meters_of_user_account(
-        &self,
-        user_id: i64,
-        account_id: i64,
-    ) -> StoreResult<Vec<MeterRecord>>;
-    /// The meter if it belongs to an account the user has an active link to.
-    async fn meter_of_user(&self, user_id: i64, meter_id: i64) -> StoreResult<Option<MeterRecord>>;
-    /// For each meter of the account: its reading of `month` and its latest one before it.
-    async fn recent_readings(
-        &self,
-        account_id: i64,
-        month: &str,
-    ) -> StoreResult<Vec<ReadingRecord>>;
-    /// Newest month first.
-    async fn readings_of_meter(&self, meter_id: i64) -> StoreResult<Vec<ReadingRecord>>;
     /// Customer and operator readings saved after the export cursor, in cursor order.
     async fn exported_readings(&self, after: i64, limit: i64) -> StoreResult<Vec<ExportedReading>>;
     /// An active API key by the hash of its secret.

@@ -7,6 +7,7 @@ mod applications;
 mod postgres;
 mod sql;
 mod sqlite;
+mod sqlite_inline;
 
 use std::sync::Arc;
 
@@ -186,12 +187,53 @@ pub struct OutboxRecord {
 
 /// The database: reads and single-statement writes, and units of work.
 #[async_trait]
-pub trait Store: IdentityStore + AccountStore + ApplicationStore + Send + Sync + 'static {
+pub trait Store:
+    RequestReads + IdentityStore + AccountStore + ApplicationStore + Send + Sync + 'static
+{
     /// Which backend this is, for logs and `/readyz`.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;
     /// Starts a unit of work that holds the write lock (SQLite) until it commits.
     async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
+}
+
+/// The reads on the path of nearly every customer request: who is signed in, their accounts, an
+/// account's meters and their readings. Apart from the rest because SQLite answers them on the
+/// calling thread (`sqlite::InlineReads`): through sqlx each query is a hop to its connection
+/// thread and back, which costs several times the query itself. The SQL is `sql::request`.
+#[async_trait]
+pub trait RequestReads: Send + Sync {
+    /// The user behind an access token, if its session is still open at `now`.
+    async fn user_in_session(
+        &self,
+        user_id: i64,
+        session_id: i64,
+        now: i64,
+    ) -> StoreResult<Option<UserRecord>>;
+    async fn accounts_of_user(&self, user_id: i64) -> StoreResult<Vec<LinkedAccount>>;
+    /// The account if the user has an active link to it.
+    async fn account_of_user(
+        &self,
+        user_id: i64,
+        account_id: i64,
+    ) -> StoreResult<Option<AccountRecord>>;
+    /// The meters of the account if the user has an active link to it: empty both when it has
+    /// none and when it is not theirs (`account_of_user` tells which).
+    async fn meters_of_user_account(
+        &self,
+        user_id: i64,
+        account_id: i64,
+    ) -> StoreResult<Vec<MeterRecord>>;
+    /// The meter if it belongs to an account the user has an active link to.
+    async fn meter_of_user(&self, user_id: i64, meter_id: i64) -> StoreResult<Option<MeterRecord>>;
+    /// For each meter of the account: its reading of `month` and its latest one before it.
+    async fn recent_readings(
+        &self,
+        account_id: i64,
+        month: &str,
+    ) -> StoreResult<Vec<ReadingRecord>>;
+    /// Newest month first.
+    async fn readings_of_meter(&self, meter_id: i64) -> StoreResult<Vec<ReadingRecord>>;
 }
 
 /// A unit of work: nothing of it is visible to others, or kept, until `commit`.
@@ -205,13 +247,6 @@ pub trait Tx: IdentityTx + AccountTx + ApplicationTx + Send {
 pub trait IdentityStore: Send + Sync {
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<UserRecord>>;
-    /// The user behind an access token, if its session is still open at `now`.
-    async fn user_in_session(
-        &self,
-        user_id: i64,
-        session_id: i64,
-        now: i64,
-    ) -> StoreResult<Option<UserRecord>>;
     async fn open_sessions(&self, user_id: i64, now: i64) -> StoreResult<Vec<SessionRecord>>;
 
     /// Counts one event against each `(key, window_secs)`, each in its fixed window, in one

@@ -3,7 +3,8 @@ use std::time::Duration;
 use sqlx::Postgres;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use super::sql::sql_backend;
+use super::sql::{request, sql_backend};
+use super::{AccountRecord, LinkedAccount, MeterRecord, ReadingRecord, StoreResult, UserRecord};
 
 /// The production backend: several API instances may share one database.
 pub struct PgStore {
@@ -44,3 +45,78 @@ impl PgStore {
 }
 
 sql_backend!(PgStore, PgTx, Postgres);
+
+#[async_trait::async_trait]
+impl super::RequestReads for PgStore {
+    async fn user_in_session(
+        &self,
+        user_id: i64,
+        session_id: i64,
+        now: i64,
+    ) -> StoreResult<Option<UserRecord>> {
+        sqlx::query_as(request::USER_IN_SESSION)
+            .bind(user_id)
+            .bind(session_id)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    async fn accounts_of_user(&self, user_id: i64) -> StoreResult<Vec<LinkedAccount>> {
+        sqlx::query_as(request::ACCOUNTS_OF_USER)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+    }
+
+    async fn account_of_user(
+        &self,
+        user_id: i64,
+        account_id: i64,
+    ) -> StoreResult<Option<AccountRecord>> {
+        sqlx::query_as(request::ACCOUNT_OF_USER)
+            .bind(account_id)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    async fn meters_of_user_account(
+        &self,
+        user_id: i64,
+        account_id: i64,
+    ) -> StoreResult<Vec<MeterRecord>> {
+        sqlx::query_as(request::METERS_OF_USER_ACCOUNT)
+            .bind(account_id)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+    }
+
+    async fn meter_of_user(&self, user_id: i64, meter_id: i64) -> StoreResult<Option<MeterRecord>> {
+        sqlx::query_as(request::METER_OF_USER)
+            .bind(meter_id)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    async fn recent_readings(
+        &self,
+        account_id: i64,
+        month: &str,
+    ) -> StoreResult<Vec<ReadingRecord>> {
+        sqlx::query_as(request::RECENT_READINGS)
+            .bind(account_id)
+            .bind(month)
+            .fetch_all(&self.pool)
+            .await
+    }
+
+    async fn readings_of_meter(&self, meter_id: i64) -> StoreResult<Vec<ReadingRecord>> {
+        sqlx::query_as(request::READINGS_OF_METER)
+            .bind(meter_id)
+            .fetch_all(&self.pool)
+            .await
+    }
+}

@@ -8,10 +8,13 @@ use sqlx::sqlite::{
 };
 
 use super::sql::sql_backend;
+use super::sqlite_inline::InlineReads;
 
 /// The embedded default: one file in WAL mode, migrated at start.
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The reads of nearly every request, on the calling thread (see `sqlite_inline`).
+    pub(super) inline: InlineReads,
     /// Units of work of this process take turns to write (see `begin_write`).
     writer: Arc<tokio::sync::Mutex<()>>,
 }
@@ -32,7 +35,8 @@ impl SqliteStore {
             // For a new database: 16 KiB pages make bulk imports about a tenth faster (fewer
             // pages to split and write) and cost reads of single rows nothing measurable.
             .page_size(16384);
-        if let Some(parent) = options.get_filename().parent() {
+        let path = options.get_filename().to_path_buf();
+        if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
         let pool = SqlitePoolOptions::new()
@@ -42,6 +46,7 @@ impl SqliteStore {
         sqlx::migrate!("../../migrations/sqlite").run(&pool).await?;
         Ok(Self {
             pool,
+            inline: InlineReads::new(path),
             writer: Arc::new(tokio::sync::Mutex::new(())),
         })
     }

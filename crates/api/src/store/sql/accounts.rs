@@ -5,12 +5,8 @@ macro_rules! accounts_sql {
         mod account_queries {
             pub const ACCOUNT: &str = "SELECT id, number, address, last_payment_kopecks, \
                                        last_payment_date FROM personal_accounts";
-            pub const METER: &str = "SELECT m.id, m.account_id, m.name, m.kind, \
-                m.serial_number, m.place, m.installed_on, m.last_verification, \
-                m.next_verification, m.whole_digits, m.decimals, m.monthly_limit FROM meters m";
-            pub const READING: &str = "SELECT r.id, r.meter_id, r.billing_month, r.value, \
-                r.taken_on, r.source, r.status, r.reason, r.consumption, r.rollover, \
-                r.updated_at FROM readings r";
+            pub const METER: &str = crate::store::sql::select_meters!();
+            pub const READING: &str = crate::store::sql::select_readings!();
             pub const READING_COLUMNS: &str = "id, meter_id, billing_month, value, taken_on, \
                 source, status, reason, consumption, rollover, updated_at";
         }
@@ -71,38 +67,6 @@ macro_rules! accounts_sql {
                 .await
             }
 
-            async fn accounts_of_user(
-                &self,
-                user_id: i64,
-            ) -> crate::store::StoreResult<Vec<crate::store::LinkedAccount>> {
-                sqlx::query_as(
-                    "SELECT a.id, a.number, a.address, l.status, l.is_current, l.created_at, \
-                            l.activated_at \
-                     FROM account_links l JOIN personal_accounts a ON a.id = l.account_id \
-                     WHERE l.user_id = $1 ORDER BY l.created_at, a.id",
-                )
-                .bind(user_id)
-                .fetch_all(&self.pool)
-                .await
-            }
-
-            async fn account_of_user(
-                &self,
-                user_id: i64,
-                account_id: i64,
-            ) -> crate::store::StoreResult<Option<crate::store::AccountRecord>> {
-                sqlx::query_as(
-                    "SELECT a.id, a.number, a.address, a.last_payment_kopecks, \
-                            a.last_payment_date \
-                     FROM personal_accounts a JOIN account_links l ON l.account_id = a.id \
-                     WHERE a.id = $1 AND l.user_id = $2 AND l.status = 'active'",
-                )
-                .bind(account_id)
-                .bind(user_id)
-                .fetch_optional(&self.pool)
-                .await
-            }
-
             async fn meters_of_account(
                 &self,
                 account_id: i64,
@@ -112,70 +76,6 @@ macro_rules! accounts_sql {
                     account_queries::METER
                 )))
                 .bind(account_id)
-                .fetch_all(&self.pool)
-                .await
-            }
-
-            async fn meters_of_user_account(
-                &self,
-                user_id: i64,
-                account_id: i64,
-            ) -> crate::store::StoreResult<Vec<crate::store::MeterRecord>> {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "{} JOIN account_links l ON l.account_id = m.account_id \
-                     WHERE m.account_id = $1 AND l.user_id = $2 AND l.status = 'active' \
-                     ORDER BY m.name, m.id",
-                    account_queries::METER
-                )))
-                .bind(account_id)
-                .bind(user_id)
-                .fetch_all(&self.pool)
-                .await
-            }
-
-            async fn meter_of_user(
-                &self,
-                user_id: i64,
-                meter_id: i64,
-            ) -> crate::store::StoreResult<Option<crate::store::MeterRecord>> {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "{} JOIN account_links l ON l.account_id = m.account_id \
-                     WHERE m.id = $1 AND l.user_id = $2 AND l.status = 'active'",
-                    account_queries::METER
-                )))
-                .bind(meter_id)
-                .bind(user_id)
-                .fetch_optional(&self.pool)
-                .await
-            }
-
-            async fn recent_readings(
-                &self,
-                account_id: i64,
-                month: &str,
-            ) -> crate::store::StoreResult<Vec<crate::store::ReadingRecord>> {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "{} JOIN meters m ON m.id = r.meter_id \
-                     WHERE m.account_id = $1 AND (r.billing_month = $2 OR r.billing_month = \
-                       (SELECT MAX(p.billing_month) FROM readings p \
-                        WHERE p.meter_id = r.meter_id AND p.billing_month < $2))",
-                    account_queries::READING
-                )))
-                .bind(account_id)
-                .bind(month)
-                .fetch_all(&self.pool)
-                .await
-            }
-
-            async fn readings_of_meter(
-                &self,
-                meter_id: i64,
-            ) -> crate::store::StoreResult<Vec<crate::store::ReadingRecord>> {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "{} WHERE r.meter_id = $1 ORDER BY r.billing_month DESC",
-                    account_queries::READING
-                )))
-                .bind(meter_id)
                 .fetch_all(&self.pool)
                 .await
             }

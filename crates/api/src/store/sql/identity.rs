@@ -62,25 +62,6 @@ macro_rules! identity_sql {
                 shared::user_by_id(&self.pool, id).await
             }
 
-            async fn user_in_session(
-                &self,
-                user_id: i64,
-                session_id: i64,
-                now: i64,
-            ) -> crate::store::StoreResult<Option<crate::store::UserRecord>> {
-                sqlx::query_as(
-                    "SELECT u.id, u.email, u.full_name, u.phone, u.password_hash, u.role, \
-                            u.email_confirmed_at, u.token_version, u.created_at \
-                     FROM users u JOIN sessions s ON s.user_id = u.id \
-                     WHERE u.id = $1 AND s.id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3",
-                )
-                .bind(user_id)
-                .bind(session_id)
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await
-            }
-
             async fn open_sessions(
                 &self,
                 user_id: i64,

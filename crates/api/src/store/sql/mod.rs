@@ -5,6 +5,26 @@
 mod accounts;
 mod applications;
 mod identity;
+pub(crate) mod request;
+
+/// The `SELECT` of every column of `MeterRecord`, as a literal that queries can `concat!` to.
+macro_rules! select_meters {
+    () => {
+        "SELECT m.id, m.account_id, m.name, m.kind, m.serial_number, m.place, m.installed_on, \
+         m.last_verification, m.next_verification, m.whole_digits, m.decimals, m.monthly_limit \
+         FROM meters m"
+    };
+}
+
+/// The `SELECT` of every column of `ReadingRecord`, as a literal that queries can `concat!` to.
+macro_rules! select_readings {
+    () => {
+        "SELECT r.id, r.meter_id, r.billing_month, r.value, r.taken_on, r.source, r.status, \
+         r.reason, r.consumption, r.rollover, r.updated_at FROM readings r"
+    };
+}
+
+pub(crate) use {select_meters, select_readings};
 
 pub(crate) use accounts::accounts_sql;
 pub(crate) use applications::applications_sql;

@@ -1,0 +1,46 @@
+//! The SQL of [`RequestReads`](crate::store::RequestReads), shared by both backends: SQLite runs
+//! it through rusqlite on the calling thread, PostgreSQL through sqlx. Parameters are `$1`, `$2`,
+//! …, which SQLite takes as names.
+
+use super::{select_meters, select_readings};
+
+pub const USER_IN_SESSION: &str = "SELECT u.id, u.email, u.full_name, u.phone, \
+    u.password_hash, u.role, u.email_confirmed_at, u.token_version, u.created_at \
+    FROM users u JOIN sessions s ON s.user_id = u.id \
+    WHERE u.id = $1 AND s.id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3";
+
+pub const ACCOUNTS_OF_USER: &str = "SELECT a.id, a.number, a.address, l.status, \
+    l.is_current, l.created_at, l.activated_at \
+    FROM account_links l JOIN personal_accounts a ON a.id = l.account_id \
+    WHERE l.user_id = $1 ORDER BY l.created_at, a.id";
+
+pub const ACCOUNT_OF_USER: &str = "SELECT a.id, a.number, a.address, a.last_payment_kopecks, \
+    a.last_payment_date \
+    FROM personal_accounts a JOIN account_links l ON l.account_id = a.id \
+    WHERE a.id = $1 AND l.user_id = $2 AND l.status = 'active'";
+
+pub const METERS_OF_USER_ACCOUNT: &str = concat!(
+    select_meters!(),
+    " JOIN account_links l ON l.account_id = m.account_id \
+     WHERE m.account_id = $1 AND l.user_id = $2 AND l.status = 'active' \
+     ORDER BY m.name, m.id"
+);
+
+pub const METER_OF_USER: &str = concat!(
+    select_meters!(),
+    " JOIN account_links l ON l.account_id = m.account_id \
+     WHERE m.id = $1 AND l.user_id = $2 AND l.status = 'active'"
+);
+
+pub const RECENT_READINGS: &str = concat!(
+    select_readings!(),
+    " JOIN meters m ON m.id = r.meter_id \
+     WHERE m.account_id = $1 AND (r.billing_month = $2 OR r.billing_month = \
+       (SELECT MAX(p.billing_month) FROM readings p \
+        WHERE p.meter_id = r.meter_id AND p.billing_month < $2))"
+);
+
+pub const READINGS_OF_METER: &str = concat!(
+    select_readings!(),
+    " WHERE r.meter_id = $1 ORDER BY r.billing_month DESC"
+);
