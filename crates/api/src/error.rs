@@ -264,7 +264,7 @@ impl ResponseError for ApiError {
 }
 
 /// Turns actix's JSON extractor errors into problems: 413 for too large, 415 for a wrong
-/// content type, 400 for broken JSON, 422 for JSON of the wrong shape.
+/// content type, 400 for broken JSON.
 pub fn json_error(error: actix_web::error::JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
     use actix_web::error::JsonPayloadError as E;
     let api_error = match &error {
@@ -275,7 +275,7 @@ pub fn json_error(error: actix_web::error::JsonPayloadError, _: &HttpRequest) ->
             detail: "Отправьте тело запроса в формате JSON (Content-Type: application/json)."
                 .into(),
         },
-        E::Deserialize(inner) if inner.is_data() => shape_error(inner),
+        // Only the syntax: `JsonBody` reads the value itself and names the field of a wrong one.
         E::Deserialize(_) => ApiError::bad_request(
             "malformed_json",
             "Тело запроса не является корректным JSON.",
@@ -283,29 +283,6 @@ pub fn json_error(error: actix_web::error::JsonPayloadError, _: &HttpRequest) ->
         _ => ApiError::bad_request("malformed_body", "Не удалось прочитать тело запроса."),
     };
     actix_web::error::InternalError::from_response(error, api_error.error_response()).into()
-}
-
-/// serde's messages name the field in backticks; keep the name, say the rest in Russian.
-fn shape_error(error: &serde_json::Error) -> ApiError {
-    let message = error.to_string();
-    let field = message.split('`').nth(1).unwrap_or("").to_owned();
-    let (code, detail) = if message.starts_with("missing field") {
-        ("required", "Обязательное поле не заполнено.")
-    } else if message.starts_with("unknown field") {
-        ("unknown_field", "Неизвестное поле.")
-    } else {
-        ("invalid_type", "Значение поля имеет неверный тип.")
-    };
-    if field.is_empty()
-        || !message.starts_with("missing field") && !message.starts_with("unknown field")
-    {
-        return ApiError::Validation(vec![FieldError::new(
-            "body",
-            code,
-            format!("Тело запроса не соответствует схеме: {detail}"),
-        )]);
-    }
-    ApiError::Validation(vec![FieldError::new(&field, code, detail)])
 }
 
 pub fn path_error(error: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {

@@ -145,10 +145,20 @@ fn multipart_error(error: MultipartError) -> ApiError {
         | MultipartError::BoundaryMissing => ApiError::UnsupportedMediaType {
             detail: "Отправьте заявление как multipart/form-data с полями text и files.".into(),
         },
-        other => ApiError::bad_request(
-            "malformed_multipart",
-            format!("Не удалось прочитать форму заявления: {other}."),
-        ),
+        other => {
+            let why = match other {
+                MultipartError::Incomplete | MultipartError::Payload(_) => {
+                    "она пришла не целиком, отправьте её ещё раз"
+                }
+                MultipartError::Nested => "вложенные формы не поддерживаются",
+                MultipartError::DuplicateField(_) => "поле повторяется",
+                _ => "части формы оформлены неверно",
+            };
+            ApiError::bad_request(
+                "malformed_multipart",
+                format!("Не удалось прочитать форму заявления: {why}."),
+            )
+        }
     }
 }
 
@@ -284,6 +294,7 @@ pub async fn with_files<T>(
         (status = 413, description = "A file over 10 MB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not multipart, or a file that is not JPEG, PNG or PDF", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Empty or too long text, more than 5 files, unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "More applications this hour than `RATE_LIMIT_APPLICATIONS_PER_USER`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn file_application(

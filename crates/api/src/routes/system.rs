@@ -10,11 +10,24 @@ use crate::error::{ApiError, Problem};
 use crate::openapi::ApiDoc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/healthz").get(healthz))
-        .service(web::resource("/readyz").get(readyz))
-        .service(web::resource("/metrics").get(metrics))
-        .service(web::redirect("/docs", "/docs/"))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()));
+    cfg.service(
+        web::resource("/healthz")
+            .get(healthz)
+            .route(web::head().to(healthz)),
+    )
+    .service(
+        web::resource("/readyz")
+            .get(readyz)
+            .route(web::head().to(readyz)),
+    )
+    .service(web::resource("/metrics").get(metrics))
+    .service(web::redirect("/docs", "/docs/"))
+    .service(
+        SwaggerUi::new("/docs/{_:.*}")
+            .url("/openapi.json", ApiDoc::openapi())
+            // Swagger UI would otherwise send the document's URL to validator.swagger.io.
+            .config(utoipa_swagger_ui::Config::default().validator_url("none")),
+    );
 }
 
 pub fn configure_api(cfg: &mut web::ServiceConfig) {

@@ -130,6 +130,69 @@ async fn a_bad_batch_names_each_place_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_value_of_the_wrong_type_is_named_by_its_place() {
+    let app = spawn_app().await;
+    let key = app.api_key().await;
+    let put = |body: serde_json::Value| {
+        app.client
+            .put(app.url("/api/v1/integration/accounts"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+    let mut bad = batch();
+    bad["accounts"][0]["meters"][0]["whole_digits"] = json!("five");
+    let problem = assert_problem(
+        put(bad).await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(
+        problem["errors"][0]["field"], "accounts[0].meters[0].whole_digits",
+        "{problem}"
+    );
+    assert_eq!(problem["errors"][0]["code"], "invalid_type");
+
+    let mut unknown = batch();
+    unknown["accounts"][0]["colour"] = json!("red");
+    let problem = assert_problem(
+        put(unknown).await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(
+        problem["errors"][0]["field"], "accounts[0].colour",
+        "{problem}"
+    );
+    assert_eq!(problem["errors"][0]["code"], "unknown_field");
+
+    // An enumerated value names what it may be.
+    let response = app
+        .client
+        .post(app.url("/api/v1/integration/readings/1/status"))
+        .bearer_auth(&key)
+        .json(&json!({ "status": "bogus" }))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "status", "{problem}");
+    assert_eq!(problem["errors"][0]["code"], "invalid_value");
+    let detail = problem["errors"][0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("accepted") && detail.contains("rejected"),
+        "{detail}"
+    );
+}
+
+#[tokio::test]
 async fn keys_and_tokens_stay_on_their_own_routes() {
     let app = spawn_app().await;
     app.load_demo().await;

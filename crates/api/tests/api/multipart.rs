@@ -172,7 +172,33 @@ async fn send(
     if status != StatusCode::CREATED && content_type != "application/problem+json" {
         return Err(format!("{status} as {content_type}, not a problem"));
     }
+    if status != StatusCode::CREATED {
+        let problem: serde_json::Value = response.json().await.map_err(|e| e.to_string())?;
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        if !is_russian(detail) {
+            return Err(format!("{status} with a detail not in Russian: {detail}"));
+        }
+    }
     Ok(())
+}
+
+/// Russian prose: Cyrillic, and no Latin word but the format names the customer needs.
+fn is_russian(detail: &str) -> bool {
+    const ALLOWED: [&str; 8] = [
+        "multipart",
+        "form",
+        "data",
+        "text",
+        "files",
+        "JPEG",
+        "PNG",
+        "PDF",
+    ];
+    detail.chars().any(|c| matches!(c, 'а'..='я' | 'А'..='Я'))
+        && detail
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|word| word.len() > 1)
+            .all(|word| ALLOWED.contains(&word))
 }
 
 #[test]

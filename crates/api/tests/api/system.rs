@@ -28,6 +28,15 @@ async fn probes_answer() {
 }
 
 #[tokio::test]
+async fn probes_answer_head_requests() {
+    let app = spawn_app().await;
+    for probe in ["/healthz", "/readyz"] {
+        let response = app.client.head(app.url(probe)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{probe}");
+    }
+}
+
+#[tokio::test]
 async fn info_tells_branch_hotline_and_window() {
     let app = spawn_app().await;
     let info: Value = app
@@ -155,18 +164,25 @@ async fn wrong_shape_and_unknown_fields_are_422_with_the_field() {
     .await;
     assert_eq!(problem["errors"][0]["field"], "admin");
 
+    // A value of the wrong type is reported at its field, in Russian.
     let response = app
         .post(
             "/api/v1/auth/login",
             &serde_json::json!({ "email": 5, "password": "x" }),
         )
         .await;
-    assert_problem(
+    let problem = assert_problem(
         response,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     )
     .await;
+    assert_eq!(problem["errors"][0]["field"], "email");
+    assert_eq!(problem["errors"][0]["code"], "invalid_type");
+    assert_eq!(
+        problem["errors"][0]["detail"],
+        "Значение поля имеет неверный тип."
+    );
 
     // serde would build a struct out of an array; a body must be an object.
     let token = app.signed_in_customer("array@mail.ru").await;
@@ -261,6 +277,20 @@ async fn docs_are_served_from_the_binary() {
         .await
         .unwrap();
     assert_eq!(bundle.status(), StatusCode::OK);
+    // Swagger UI would send the document's URL to validator.swagger.io.
+    let initializer = app
+        .client
+        .get(app.url("/docs/swagger-initializer.js"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        initializer.contains(r#""validatorUrl": "none""#),
+        "{initializer}"
+    );
     let redirect = app.client.get(app.url("/docs")).send().await.unwrap();
     assert!(redirect.status().is_redirection());
 }
