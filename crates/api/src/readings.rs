@@ -13,8 +13,8 @@ use crate::auth::{hash_token, new_secret_token};
 use crate::error::ApiError;
 use crate::mail::Letter;
 use crate::store::{
-    AccountRecord, LinkRequest, MeterRecord, NewReading, ReadingRecord, ReadingSource,
-    TokenOutcome, TokenPurpose, UserRecord,
+    AccountMeters, AccountRecord, LinkRequest, MeterRecord, NewReading, ReadingRecord,
+    ReadingSource, TokenOutcome, TokenPurpose, UserRecord,
 };
 
 const ACTIVATION_SECS: i64 = 24 * 3600;
@@ -224,12 +224,13 @@ pub async fn meters(
     user: &UserRecord,
     account_id: i64,
 ) -> Result<Vec<(Meter, Option<ReadingRecord>, Option<ReadingRecord>)>, ApiError> {
-    // One query when the account is the user's and has meters, as it nearly always has.
-    let meters = state
+    let month = BillingMonth::of(state.clock.today()).to_string();
+    let AccountMeters { meters, readings } = state
         .store
-        .meters_of_user_account(user.id, account_id)
+        .meters_of_user_account(user.id, account_id, &month)
         .await?;
     if meters.is_empty() {
+        // None, or not theirs: only the account itself tells which.
         state
             .store
             .account_of_user(user.id, account_id)
@@ -237,8 +238,6 @@ pub async fn meters(
             .ok_or(ApiError::NotFound)?;
         return Ok(Vec::new());
     }
-    let month = BillingMonth::of(state.clock.today()).to_string();
-    let readings = state.store.recent_readings(account_id, &month).await?;
     Ok(meters
         .into_iter()
         .map(|record| {

@@ -43,6 +43,13 @@ pub struct MeterRecord {
     pub monthly_limit: Option<i64>,
 }
 
+/// An account's meters and, for each, its reading of a month and its latest one before it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountMeters {
+    pub meters: Vec<MeterRecord>,
+    pub readings: Vec<ReadingRecord>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadingSource {
     Customer,
@@ -105,7 +112,20 @@ pub struct ExportedReading {
     pub taken_on: String,
     pub source: String,
     pub status: String,
+    /// Thousandths since the previous reading.
+    pub consumption: Option<i64>,
+    pub rollover: i64,
+    pub confirmed_implausible: i64,
     pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerdictOutcome {
+    Recorded,
+    /// No submitted reading has the id.
+    NotFound,
+    /// The reading was replaced after the export the verdict was about.
+    Replaced,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,14 +237,16 @@ pub trait AccountTx: Send {
     ) -> StoreResult<Option<ReadingRecord>>;
     /// Saves the reading of its month (replacing an earlier one) with a new export number.
     async fn save_reading(&mut self, reading: &NewReading<'_>) -> StoreResult<ReadingRecord>;
-    /// Billing's verdict on a submitted reading; false when there is no such reading.
+    /// Billing's verdict on a submitted reading; with `exported_as`, only if the reading still
+    /// has that export number (it gets a new one when its month's reading is replaced).
     async fn set_reading_status(
         &mut self,
         id: i64,
+        exported_as: Option<i64>,
         status: &str,
         reason: Option<&str>,
         now: i64,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<VerdictOutcome>;
 
     // Billing data in bulk (`integration::apply`): the rows of many accounts in few statements.
     /// The accounts with these numbers.

@@ -217,21 +217,17 @@ pub trait RequestReads: Send + Sync {
         user_id: i64,
         account_id: i64,
     ) -> StoreResult<Option<AccountRecord>>;
-    /// The meters of the account if the user has an active link to it: empty both when it has
-    /// none and when it is not theirs (`account_of_user` tells which).
+    /// The meters of the account if the user has an active link to it, each with its reading of
+    /// `month` and its latest one before it: no meters both when it has none and when it is not
+    /// theirs (`account_of_user` tells which).
     async fn meters_of_user_account(
         &self,
         user_id: i64,
         account_id: i64,
-    ) -> StoreResult<Vec<MeterRecord>>;
+        month: &str,
+    ) -> StoreResult<AccountMeters>;
     /// The meter if it belongs to an account the user has an active link to.
     async fn meter_of_user(&self, user_id: i64, meter_id: i64) -> StoreResult<Option<MeterRecord>>;
-    /// For each meter of the account: its reading of `month` and its latest one before it.
-    async fn recent_readings(
-        &self,
-        account_id: i64,
-        month: &str,
-    ) -> StoreResult<Vec<ReadingRecord>>;
     /// Newest month first.
     async fn readings_of_meter(&self, meter_id: i64) -> StoreResult<Vec<ReadingRecord>>;
 }

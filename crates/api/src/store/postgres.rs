@@ -4,7 +4,10 @@ use sqlx::Postgres;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::sql::{request, sql_backend};
-use super::{AccountRecord, LinkedAccount, MeterRecord, ReadingRecord, StoreResult, UserRecord};
+use super::{
+    AccountMeters, AccountRecord, LinkedAccount, MeterRecord, ReadingRecord, StoreResult,
+    UserRecord,
+};
 
 /// The production backend: several API instances may share one database.
 pub struct PgStore {
@@ -85,12 +88,22 @@ impl super::RequestReads for PgStore {
         &self,
         user_id: i64,
         account_id: i64,
-    ) -> StoreResult<Vec<MeterRecord>> {
-        sqlx::query_as(request::METERS_OF_USER_ACCOUNT)
+        month: &str,
+    ) -> StoreResult<AccountMeters> {
+        let meters: Vec<MeterRecord> = sqlx::query_as(request::METERS_OF_USER_ACCOUNT)
             .bind(account_id)
             .bind(user_id)
             .fetch_all(&self.pool)
-            .await
+            .await?;
+        if meters.is_empty() {
+            return Ok(AccountMeters::default());
+        }
+        let readings = sqlx::query_as(request::RECENT_READINGS)
+            .bind(account_id)
+            .bind(month)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(AccountMeters { meters, readings })
     }
 
     async fn meter_of_user(&self, user_id: i64, meter_id: i64) -> StoreResult<Option<MeterRecord>> {
@@ -98,18 +111,6 @@ impl super::RequestReads for PgStore {
             .bind(meter_id)
             .bind(user_id)
             .fetch_optional(&self.pool)
-            .await
-    }
-
-    async fn recent_readings(
-        &self,
-        account_id: i64,
-        month: &str,
-    ) -> StoreResult<Vec<ReadingRecord>> {
-        sqlx::query_as(request::RECENT_READINGS)
-            .bind(account_id)
-            .bind(month)
-            .fetch_all(&self.pool)
             .await
     }
 

@@ -15,8 +15,8 @@ use rusqlite::{Connection, OptionalExtension, Row, named_params};
 
 use super::sql::request;
 use super::{
-    AccountRecord, LinkedAccount, MeterRecord, ReadingRecord, RequestReads, SqliteStore,
-    StoreResult, UserRecord,
+    AccountMeters, AccountRecord, LinkedAccount, MeterRecord, ReadingRecord, RequestReads,
+    SqliteStore, StoreResult, UserRecord,
 };
 
 /// Idle read connections to one database file, opened on first need: at most as many as threads
@@ -133,12 +133,24 @@ impl RequestReads for SqliteStore {
         &self,
         user_id: i64,
         account_id: i64,
-    ) -> StoreResult<Vec<MeterRecord>> {
-        self.inline.rows(
-            request::METERS_OF_USER_ACCOUNT,
-            named_params! {"$1": account_id, "$2": user_id},
-            meter,
-        )
+        month: &str,
+    ) -> StoreResult<AccountMeters> {
+        // Both from one snapshot, and one read transaction's locks instead of two.
+        self.inline.read(|connection| {
+            let snapshot = connection.unchecked_transaction()?;
+            let meters = snapshot
+                .prepare_cached(request::METERS_OF_USER_ACCOUNT)?
+                .query_map(named_params! {"$1": account_id, "$2": user_id}, meter)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            if meters.is_empty() {
+                return Ok(AccountMeters::default());
+            }
+            let readings = snapshot
+                .prepare_cached(request::RECENT_READINGS)?
+                .query_map(named_params! {"$1": account_id, "$2": month}, reading)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(AccountMeters { meters, readings })
+        })
     }
 
     async fn meter_of_user(&self, user_id: i64, meter_id: i64) -> StoreResult<Option<MeterRecord>> {
@@ -146,18 +158,6 @@ impl RequestReads for SqliteStore {
             request::METER_OF_USER,
             named_params! {"$1": meter_id, "$2": user_id},
             meter,
-        )
-    }
-
-    async fn recent_readings(
-        &self,
-        account_id: i64,
-        month: &str,
-    ) -> StoreResult<Vec<ReadingRecord>> {
-        self.inline.rows(
-            request::RECENT_READINGS,
-            named_params! {"$1": account_id, "$2": month},
-            reading,
         )
     }
 

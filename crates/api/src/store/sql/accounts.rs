@@ -126,7 +126,8 @@ macro_rules! accounts_sql {
                 sqlx::query_as(
                     "SELECT r.export_seq, r.id, a.number AS account_number, m.id AS meter_id, \
                             m.name AS meter_name, m.serial_number, r.billing_month, r.value, \
-                            m.decimals, r.taken_on, r.source, r.status, r.updated_at \
+                            m.decimals, r.taken_on, r.source, r.status, r.consumption, \
+                            r.rollover, r.confirmed_implausible, r.updated_at \
                      FROM readings r JOIN meters m ON m.id = r.meter_id \
                      JOIN personal_accounts a ON a.id = m.account_id \
                      WHERE r.export_seq > $1 ORDER BY r.export_seq LIMIT $2",
@@ -342,21 +343,37 @@ macro_rules! accounts_sql {
             async fn set_reading_status(
                 &mut self,
                 id: i64,
+                exported_as: Option<i64>,
                 status: &str,
                 reason: Option<&str>,
                 now: i64,
-            ) -> crate::store::StoreResult<bool> {
+            ) -> crate::store::StoreResult<crate::store::VerdictOutcome> {
                 let done = sqlx::query(
                     "UPDATE readings SET status = $2, reason = $3, updated_at = $4 \
-                     WHERE id = $1 AND source <> 'billing'",
+                     WHERE id = $1 AND source <> 'billing' \
+                       AND ($5 IS NULL OR export_seq = $5)",
                 )
                 .bind(id)
                 .bind(status)
                 .bind(reason)
                 .bind(now)
+                .bind(exported_as)
                 .execute(&mut *self.tx)
                 .await?;
-                Ok(done.rows_affected() > 0)
+                if done.rows_affected() > 0 {
+                    return Ok(crate::store::VerdictOutcome::Recorded);
+                }
+                let exists: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM readings WHERE id = $1 AND source <> 'billing')",
+                )
+                .bind(id)
+                .fetch_one(&mut *self.tx)
+                .await?;
+                Ok(if exists {
+                    crate::store::VerdictOutcome::Replaced
+                } else {
+                    crate::store::VerdictOutcome::NotFound
+                })
             }
 
             async fn accounts_by_numbers(
