@@ -139,10 +139,14 @@ pub async fn request_link(
 
     state.limiter.forgive(&number_key).await?;
     state.limiter.forgive(&user_key).await?;
-    let mail_limit = limits.mail_per_address;
+    // Counted apart from the mail anyone can ask for an address (`identity::limit_mail`): a
+    // stranger sending password resets to it must not stop its owner linking an account.
     state
         .limiter
-        .hit(&format!("mail:address:{}", user.email), mail_limit)
+        .hit(
+            &format!("mail:activation:{}", user.id),
+            limits.mail_per_address,
+        )
         .await?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;

@@ -197,6 +197,28 @@ async fn mail_to_one_address_is_limited_across_every_mail_sending_endpoint() {
 }
 
 #[tokio::test]
+async fn mail_a_stranger_asks_for_does_not_stop_the_owner_linking_an_account() {
+    let app = spawn_app_with(|c| c.rate_limits.mail_per_address = limit(2, 3600)).await;
+    app.load_demo().await;
+    let access = app.signed_in_customer("owner@mail.ru").await;
+    for _ in 0..3 {
+        app.post(
+            "/api/v1/auth/forgot-password",
+            &json!({ "email": "owner@mail.ru" }),
+        )
+        .await;
+    }
+    let linked = app
+        .post_auth(
+            "/api/v1/accounts",
+            &access,
+            &json!({ "number": "720000032", "last_payment_amount": "500" }),
+        )
+        .await;
+    assert_eq!(linked.status(), StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
 async fn registrations_from_one_ip_are_limited() {
     let app = spawn_app_with(|c| c.rate_limits.mail_per_ip = limit(2, 3600)).await;
     for email in ["first@mail.ru", "second@mail.ru"] {
