@@ -66,15 +66,27 @@ pub enum ReadingRefusal {
          предыдущего. Проверьте показание или снимите отметку о переходе через ноль."
     )]
     RolloverNotPossible,
-    /// `limit` is the monthly limit; the consumption exceeded it times the months elapsed.
+    /// The consumption exceeded `allowed`: the monthly limit times the `months` elapsed since
+    /// the previous reading.
     #[error(
-        "Расход {consumption} больше обычного (не более {limit} в месяц). Проверьте показание \
-         и подтвердите его, если оно верно."
+        "Расход {consumption} больше обычного (не более {}). Проверьте показание и подтвердите \
+         его, если оно верно.",
+        allowance(*allowed, *months)
     )]
     ImplausibleConsumption {
         consumption: ReadingValue,
-        limit: ReadingValue,
+        allowed: ReadingValue,
+        months: u32,
     },
+}
+
+/// «10.000 в месяц», or for readings a few months apart «40.000 за 4 мес.».
+fn allowance(allowed: ReadingValue, months: u32) -> String {
+    if months > 1 {
+        format!("{allowed} за {months} мес. с предыдущего показания")
+    } else {
+        format!("{allowed} в месяц")
+    }
 }
 
 impl ReadingRefusal {
@@ -135,15 +147,16 @@ pub fn decide(req: &SubmissionRequest) -> Result<Accepted, ReadingRefusal> {
     // Readings skipped for a few months add up: allow the limit for each month elapsed.
     let months =
         BillingMonth::months_between(BillingMonth::of(previous.date), BillingMonth::of(req.today))
-            .max(1);
-    let exceeds = req
-        .monthly_limit
-        .checked_mul(i64::from(months))
-        .is_some_and(|allowed| consumption > allowed);
-    if exceeds && !req.confirm_implausible {
+            .max(1)
+            .unsigned_abs();
+    let allowed = req.monthly_limit.checked_mul(i64::from(months));
+    if let Some(allowed) = allowed.filter(|allowed| consumption > *allowed)
+        && !req.confirm_implausible
+    {
         return Err(ReadingRefusal::ImplausibleConsumption {
             consumption,
-            limit: req.monthly_limit,
+            allowed,
+            months,
         });
     }
     Ok(Accepted {
@@ -345,7 +358,8 @@ mod tests {
             e,
             ReadingRefusal::ImplausibleConsumption {
                 consumption: v("123"),
-                limit: v("30")
+                allowed: v("30"),
+                months: 1,
             }
         );
         assert_eq!(e.code(), "implausible_consumption");
@@ -367,10 +381,20 @@ mod tests {
         r.today = date!(2024 - 11 - 20);
         assert_eq!(decide(&r), accepted("120", false));
         r.value = v("120.003");
-        assert!(matches!(
-            decide(&r),
-            Err(ReadingRefusal::ImplausibleConsumption { .. })
-        ));
+        let refusal = decide(&r).unwrap_err();
+        assert_eq!(
+            refusal,
+            ReadingRefusal::ImplausibleConsumption {
+                consumption: v("120.001"),
+                allowed: v("120"),
+                months: 4,
+            }
+        );
+        assert_eq!(
+            refusal.to_string(),
+            "Расход 120.001 больше обычного (не более 120.000 за 4 мес. с предыдущего показания). \
+             Проверьте показание и подтвердите его, если оно верно."
+        );
         // Same month as the previous reading: one month's limit still applies.
         let mut same = req("30.002");
         same.today = date!(2024 - 07 - 30);
@@ -391,7 +415,8 @@ mod tests {
             decide(&r),
             Err(ReadingRefusal::ImplausibleConsumption {
                 consumption: v("60"),
-                limit: v("30")
+                allowed: v("30"),
+                months: 1,
             })
         );
         r.confirm_implausible = true;
