@@ -12,6 +12,7 @@ use crate::error::{ApiError, FieldError, Problem};
 use crate::integration::{self, BillingAccount, UpsertSummary};
 use crate::routes::JsonBody;
 use crate::routes::me::timestamp;
+use crate::store::VerdictOutcome;
 
 /// Accounts per upsert request; larger imports go in several requests (or `lk import`).
 pub const MAX_BATCH: usize = 1000;
@@ -102,6 +103,13 @@ pub struct ExportedReadingInfo {
     pub source: String,
     /// `sent`, `accepted` or `rejected`.
     pub status: String,
+    /// Since the previous reading, in the meter's unit; absent for a meter's first reading.
+    #[schema(example = "0.007")]
+    pub consumption: Option<String>,
+    /// The customer declared that the drum passed its maximum and started again from zero.
+    pub rollover: bool,
+    /// The customer confirmed a consumption above the usual limit.
+    pub confirmed_implausible: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub submitted_at: OffsetDateTime,
 }
@@ -145,6 +153,9 @@ async fn export_readings(
         .map(|r| {
             let precision = domain::MeterPrecision::new(5, u8::try_from(r.decimals).unwrap_or(3))
                 .unwrap_or_default();
+            let format = |thousandths| {
+                domain::ReadingValue::from_thousandths(thousandths).map(|v| v.format(precision))
+            };
             ExportedReadingInfo {
                 cursor: r.export_seq,
                 id: r.id,
@@ -153,12 +164,13 @@ async fn export_readings(
                 meter_name: r.meter_name,
                 serial_number: r.serial_number,
                 billing_month: r.billing_month,
-                value: domain::ReadingValue::from_thousandths(r.value)
-                    .map(|v| v.format(precision))
-                    .unwrap_or_default(),
+                value: format(r.value).unwrap_or_default(),
                 date: r.taken_on,
                 source: r.source,
                 status: r.status,
+                consumption: r.consumption.and_then(format),
+                rollover: r.rollover != 0,
+                confirmed_implausible: r.confirmed_implausible != 0,
                 submitted_at: timestamp(r.updated_at),
             }
         })
@@ -180,6 +192,9 @@ pub struct ReadingStatusRequest {
     /// Required when rejected; the customer sees it.
     #[schema(example = "Показание меньше принятого ранее")]
     pub reason: Option<String>,
+    /// The reading's `cursor` in the export the verdict is about. When given, a reading the
+    /// customer replaced since (it is exported again with a new cursor) is not touched: 409.
+    pub cursor: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -199,6 +214,7 @@ pub struct ReadingStatusInfo {
         (status = 200, body = ReadingStatusInfo),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The reading was replaced after the export `cursor` names", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -237,12 +253,20 @@ async fn report_status(
     };
     let id = path.into_inner();
     let mut tx = state.store.begin().await?;
-    let found = tx
-        .set_reading_status(id, status, reason, state.clock.now())
+    let outcome = tx
+        .set_reading_status(id, body.cursor, status, reason, state.clock.now())
         .await?;
-    tx.commit().await?;
-    if !found {
-        return Err(ApiError::NotFound);
+    match outcome {
+        VerdictOutcome::Recorded => tx.commit().await?,
+        VerdictOutcome::NotFound => return Err(ApiError::NotFound),
+        VerdictOutcome::Replaced => {
+            return Err(ApiError::Conflict {
+                code: "reading_replaced",
+                detail: "Показание заменено после этой выгрузки: новое значение придёт в \
+                         выгрузке с новым курсором, решение по нему отправьте отдельно."
+                    .into(),
+            });
+        }
     }
     Ok(HttpResponse::Ok().json(ReadingStatusInfo {
         id,

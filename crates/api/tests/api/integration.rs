@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_problem, spawn_app};
+use crate::helpers::{TestApp, assert_problem, spawn_app};
 
 fn batch() -> Value {
     json!({ "accounts": [{
@@ -271,6 +271,10 @@ async fn billing_exports_submissions_and_reports_their_fate_to_the_customer() {
     assert_eq!(items[0]["account_number"], "720000032");
     assert_eq!(items[0]["meter_name"], "ГВС1");
     assert_eq!(items[0]["value"], "0.009");
+    // Billing sees how the reading was decided: 0.002 before it in the demo data.
+    assert_eq!(items[0]["consumption"], "0.007");
+    assert_eq!(items[0]["rollover"], false);
+    assert_eq!(items[0]["confirmed_implausible"], false);
     let cursor = page["next_cursor"].as_i64().unwrap();
     let empty: Value = app
         .get_auth(
@@ -454,6 +458,42 @@ async fn a_replaced_reading_is_exported_again_with_its_new_value() {
         "the same reading, replaced"
     );
     assert_eq!(items[0]["value"], "0.010");
+
+    // A verdict on the first export's value does not land on the replacement.
+    let id = items[0]["id"].as_i64().unwrap();
+    let path = format!("/api/v1/integration/readings/{id}/status");
+    let verdict = |cursor: &Value| json!({ "status": "rejected", "reason": "Не совпадает с актом", "cursor": cursor });
+    assert_problem(
+        app.post_auth(&path, &key, &verdict(&first["items"][0]["cursor"]))
+            .await,
+        StatusCode::CONFLICT,
+        "reading_replaced",
+    )
+    .await;
+    assert_eq!(
+        latest_reading(&app, &access, meter).await["status"],
+        "sent",
+        "untouched"
+    );
+    let recorded = app
+        .post_auth(&path, &key, &verdict(&items[0]["cursor"]))
+        .await;
+    assert_eq!(recorded.status(), StatusCode::OK);
+    assert_eq!(
+        latest_reading(&app, &access, meter).await["status"],
+        "rejected"
+    );
+}
+
+/// The newest reading of a meter as its customer sees it.
+async fn latest_reading(app: &TestApp, access: &str, meter: i64) -> Value {
+    let history: Value = app
+        .get_auth(&format!("/api/v1/meters/{meter}/readings"), access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    history[0].clone()
 }
 
 #[tokio::test]
