@@ -1,7 +1,7 @@
 //! Applications about a meter (F6): a customer files one with photos or scans; an operator takes
 //! it, answers it, and may correct the meter's data with every change recorded.
 
-use domain::ApplicationText;
+use domain::{ApplicationText, ApplicationTextError};
 use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
@@ -177,7 +177,15 @@ pub async fn answer(
     id: i64,
     answer: &str,
 ) -> Result<ApplicationRecord, ApiError> {
-    let answer = ApplicationText::parse(answer).map_err(|e| ApiError::field("text", &e))?;
+    let answer = ApplicationText::parse(answer).map_err(|e| match e {
+        // The customer's wording («Опишите вашу проблему») is not the operator's.
+        ApplicationTextError::Empty => ApiError::Validation(vec![FieldError::new(
+            "text",
+            "answer_text_required",
+            "Напишите ответ заявителю.",
+        )]),
+        e => ApiError::field("text", &e),
+    })?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     if tx.application_by_id(id).await?.is_none() {

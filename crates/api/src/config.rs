@@ -376,6 +376,8 @@ fn parse_window(text: &str) -> anyhow::Result<SubmissionWindow> {
 /// instance on the same directory keep sessions valid.
 fn development_secret(data_dir: &Path) -> anyhow::Result<Secret> {
     use rand::RngCore;
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let path = data_dir.join("jwt_secret");
     if let Ok(existing) = std::fs::read_to_string(&path) {
         let existing = existing.trim();
@@ -388,7 +390,16 @@ fn development_secret(data_dir: &Path) -> anyhow::Result<Secret> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let secret = hex::encode(bytes);
-    std::fs::write(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
+    // Readable by its owner only: whoever reads it can sign access tokens.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(secret.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(Secret::new(secret))
 }
 
@@ -453,6 +464,12 @@ mod tests {
         assert_eq!(first, second);
         assert!(first.expose().len() >= 64);
         assert_eq!(format!("{first:?}"), "Secret(***)");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("jwt_secret"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "readable by its owner only");
     }
 
     #[test]

@@ -173,7 +173,9 @@ async fn confirm_email(
 ) -> Result<web::Json<Done>, ApiError> {
     identity::confirm_email(&state, &body.token).await?;
     Ok(web::Json(Done {
-        detail: "Готово! Вы зарегистрировались в личном кабинете. Теперь вы можете войти.".into(),
+        detail: "Готово! Вы зарегистрировались в личном кабинете ПАО «Т Плюс»! Теперь вы можете \
+                 войти."
+            .into(),
     }))
 }
 

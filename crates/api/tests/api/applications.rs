@@ -99,7 +99,10 @@ async fn a_file_an_answer_and_the_mails_go_round() {
             &json!({ "text": "  " }),
         )
         .await;
-    assert_problem(empty, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let problem =
+        assert_problem(empty, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "text");
+    assert_eq!(problem["errors"][0]["detail"], "Напишите ответ заявителю.");
     let answered = app
         .post_auth(
             &format!("/api/v1/operator/applications/{id}/answer"),
