@@ -289,22 +289,25 @@ pub async fn submit(
 
     let mut tx = state.store.begin().await?;
     let locked = tx
-        .lock_meter_of_user(user.id, meter_id)
+        .lock_meter_of_user(user.id, meter_id, &month)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let meter = Meter::new(locked);
+    let meter = Meter::new(locked.meter);
     let value = ReadingValue::parse(submission.value, meter.precision)
         .map_err(|e| ApiError::field("value", &e))?;
-    let previous = tx.reading_before(meter_id, &month).await?;
+    let previous = locked
+        .previous_value
+        .zip(locked.previous_taken_on.as_deref())
+        .and_then(|(value, taken_on)| {
+            Some(PreviousReading {
+                value: ReadingValue::from_thousandths(value)?,
+                date: parse_iso_date(taken_on)?,
+            })
+        });
     let request = SubmissionRequest {
         value,
         precision: meter.precision,
-        previous: previous.as_ref().and_then(|p| {
-            Some(PreviousReading {
-                value: ReadingValue::from_thousandths(p.value)?,
-                date: parse_iso_date(&p.taken_on)?,
-            })
-        }),
+        previous,
         verification: meter.verification,
         window: state.config.branch.window,
         monthly_limit: meter.monthly_limit(),

@@ -83,6 +83,16 @@ pub struct ReadingRecord {
     pub updated_at: i64,
 }
 
+/// A meter held for a submission, and what the submission is compared with.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LockedMeter {
+    #[sqlx(flatten)]
+    pub meter: MeterRecord,
+    /// Thousandths; `None` when the meter has no reading of an earlier month.
+    pub previous_value: Option<i64>,
+    pub previous_taken_on: Option<String>,
+}
+
 /// A reading a customer or an operator submits.
 pub struct NewReading<'a> {
     pub meter_id: i64,
@@ -223,18 +233,14 @@ pub trait AccountTx: Send {
     async fn set_current_account(&mut self, user_id: i64, account_id: i64) -> StoreResult<bool>;
 
     /// Holds the meter until the unit ends, so submissions to one meter go one at a time, if it
-    /// belongs to an account the user has an active link to.
+    /// belongs to an account the user has an active link to; with the value and date of its
+    /// latest reading of a month before `month`, what a new reading is compared with.
     async fn lock_meter_of_user(
         &mut self,
         user_id: i64,
         meter_id: i64,
-    ) -> StoreResult<Option<MeterRecord>>;
-    /// The latest reading of a month before `month`: what a new reading is compared with.
-    async fn reading_before(
-        &mut self,
-        meter_id: i64,
         month: &str,
-    ) -> StoreResult<Option<ReadingRecord>>;
+    ) -> StoreResult<Option<LockedMeter>>;
     /// Saves the reading of its month (replacing an earlier one) with a new export number.
     async fn save_reading(&mut self, reading: &NewReading<'_>) -> StoreResult<ReadingRecord>;
     /// Billing's verdict on a submitted reading; with `exported_as`, only if the reading still

@@ -18,6 +18,9 @@ impl PgStore {
     const BACKEND: &'static str = "postgres";
     /// PostgreSQL numbers its placeholders.
     const NUMBERED: bool = true;
+    /// Submissions to one meter go one at a time: each locks its row first. The previous reading
+    /// is read by the next statement, whose snapshot includes what the one before committed.
+    const LOCK_METER: Option<&'static str> = Some("SELECT id FROM meters WHERE id = $1 FOR UPDATE");
 
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let pool = PgPoolOptions::new()

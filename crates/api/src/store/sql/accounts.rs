@@ -273,35 +273,28 @@ macro_rules! accounts_sql {
                 &mut self,
                 user_id: i64,
                 meter_id: i64,
-            ) -> crate::store::StoreResult<Option<crate::store::MeterRecord>> {
-                // A no-op write takes the row lock on PostgreSQL (SQLite holds the database);
-                // it finds the meter only through the user's active links.
-                sqlx::query_as(
-                    "UPDATE meters SET updated_at = updated_at \
-                     WHERE id = $1 AND account_id IN \
-                       (SELECT account_id FROM account_links \
-                        WHERE user_id = $2 AND status = 'active') \
-                     RETURNING id, account_id, name, kind, serial_number, place, installed_on, \
-                       last_verification, next_verification, whole_digits, decimals, \
-                       monthly_limit",
-                )
-                .bind(meter_id)
-                .bind(user_id)
-                .fetch_optional(&mut *self.tx)
-                .await
-            }
-
-            async fn reading_before(
-                &mut self,
-                meter_id: i64,
                 month: &str,
-            ) -> crate::store::StoreResult<Option<crate::store::ReadingRecord>> {
+            ) -> crate::store::StoreResult<Option<crate::store::LockedMeter>> {
+                // See `LOCK_METER`: PostgreSQL locks the row first; then the meter, through the
+                // user's links, with its previous reading in one statement.
+                if let Some(lock) = $store::LOCK_METER {
+                    sqlx::query(lock).bind(meter_id).execute(&mut *self.tx).await?;
+                }
+                const PREVIOUS: &str = "FROM readings p WHERE p.meter_id = m.id \
+                    AND p.billing_month < $3 ORDER BY p.billing_month DESC LIMIT 1";
                 sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "{} WHERE r.meter_id = $1 AND r.billing_month < $2 \
-                     ORDER BY r.billing_month DESC LIMIT 1",
-                    account_queries::READING
+                    "SELECT m.id, m.account_id, m.name, m.kind, m.serial_number, m.place, \
+                       m.installed_on, m.last_verification, m.next_verification, \
+                       m.whole_digits, m.decimals, m.monthly_limit, \
+                       (SELECT p.value {PREVIOUS}) AS previous_value, \
+                       (SELECT p.taken_on {PREVIOUS}) AS previous_taken_on \
+                     FROM meters m \
+                     WHERE m.id = $1 AND m.account_id IN \
+                       (SELECT account_id FROM account_links \
+                        WHERE user_id = $2 AND status = 'active')"
                 )))
                 .bind(meter_id)
+                .bind(user_id)
                 .bind(month)
                 .fetch_optional(&mut *self.tx)
                 .await
