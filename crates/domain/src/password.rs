@@ -96,8 +96,11 @@ pub fn check_new_password(password: &str, email: Option<&Email>) -> Result<(), P
         return Err(PasswordError::TooLong);
     }
     let lower = password.to_lowercase();
-    // Padding a common password with spaces does not make it any harder to guess.
-    if is_common(lower.trim()) {
+    // Padding a common password with spaces does not make it any harder to guess, and spaces
+    // alone are the emptiest password there is. A common password typed with the Russian
+    // layout switched on («йцукенгшщз» for «qwertyuiop») is as common.
+    let trimmed = lower.trim();
+    if trimmed.is_empty() || is_common(trimmed) || is_common(&latin_keys(trimmed)) {
         return Err(PasswordError::TooCommon);
     }
     if email.is_some_and(|email| is_similar_to_email(&lower, email)) {
@@ -111,6 +114,23 @@ fn is_common(lower: &str) -> bool {
     static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
     SET.get_or_init(|| COMMON_PASSWORDS.lines().filter(|l| !l.is_empty()).collect())
         .contains(lower)
+}
+
+/// The Latin letters on the keys of the Russian letters (ЙЦУКЕН over QWERTY); anything else as
+/// it is.
+fn latin_keys(lower: &str) -> String {
+    const RUSSIAN: &str = "ёйцукенгшщзхъфывапролджэячсмитьбю";
+    const LATIN: &str = "`qwertyuiop[]asdfghjkl;'zxcvbnm,.";
+    lower
+        .chars()
+        .map(|c| {
+            RUSSIAN
+                .chars()
+                .position(|r| r == c)
+                .and_then(|i| LATIN.chars().nth(i))
+                .unwrap_or(c)
+        })
+        .collect()
 }
 
 /// Without the list (the browser SPA) this rule is left to the server.
@@ -156,6 +176,20 @@ mod tests {
     }
 
     #[test]
+    fn blank_passwords_are_refused_even_without_the_list() {
+        assert_eq!(check("          "), Err(PasswordError::TooCommon));
+        assert_eq!(check("\t\t\t\t    "), Err(PasswordError::TooCommon));
+    }
+
+    #[test]
+    fn russian_keys_map_to_the_latin_ones_under_them() {
+        assert_eq!(latin_keys("йцукенгшщз"), "qwertyuiop");
+        assert_eq!(latin_keys("пароль123"), "gfhjkm123");
+        assert_eq!(latin_keys("ёжэхъбю"), "`;'[],.");
+        assert_eq!(latin_keys("abc-1"), "abc-1");
+    }
+
+    #[test]
     fn length_counts_chars_not_bytes() {
         assert_eq!(check("Шесть7!"), Err(PasswordError::TooShort));
         assert_eq!(check("абвгдеж"), Err(PasswordError::TooShort));
@@ -179,6 +213,9 @@ mod tests {
             "12345678",
             "qwertyuiop",
             " iloveyou1 ",
+            // Typed with the Russian layout on.
+            "йцукенгшщз",
+            "ПАРОЛЬ123",
         ] {
             assert_eq!(check(p), Err(PasswordError::TooCommon), "{p}");
         }
