@@ -188,11 +188,14 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         );
     }
     section.note(
-        "A submission does more than the bare loop: it checks the access token's session, then \
-         in one unit of work locks the meter (found through the user's links, in the same \
-         statement), reads the previous month's reading and saves the reading. On SQLite units \
-         of work take turns inside the process (`store/sqlite.rs`) instead of napping in \
-         SQLite's busy handler while holding connections. Submissions are numbered for the billing export by the export call, not \
+        "A submission does more than the bare loop: it checks the access token's session (on \
+         SQLite read on the calling thread, `store/sqlite_inline.rs`), then in one unit of work \
+         finds the meter through the user's links together with its previous reading (one \
+         statement on SQLite, which holds the database from `BEGIN IMMEDIATE`; on PostgreSQL \
+         the meter's row is locked first) and saves the reading into a table with its indexes \
+         and foreign keys. On SQLite units of work take turns inside the process \
+         (`store/sqlite.rs`) instead of napping in SQLite's busy handler while holding \
+         connections. Submissions are numbered for the billing export by the export call, not \
          when saved, so on PostgreSQL their commits do not wait for each other.",
     );
     Ok(section)
