@@ -629,6 +629,19 @@ pub async fn apply(
         tx.update_account(id, &data(state), now).await?;
     }
 
+    // Stored meters whose readings billing changes: a submission decided against the readings
+    // before must be decided again (`store::SubmissionBasis`).
+    let stored_with_new_readings: Vec<i64> = meters
+        .iter()
+        .filter(|m| {
+            m.readings
+                .iter()
+                .any(|r| r.id.is_none() || r.change == ReadingChange::Replaced)
+        })
+        .filter_map(|m| m.id)
+        .collect();
+    tx.readings_changed(&stored_with_new_readings).await?;
+
     let account_id = |m: &MeterState| states[m.account].id.expect("accounts are written first");
     let rows: Vec<MeterData> = meters
         .iter()

@@ -275,8 +275,13 @@ pub struct Submission<'a> {
     pub rollover: bool,
 }
 
+/// How many times a submission is decided again because its meter changed meanwhile before it
+/// gives up: each retry means another submission to the same meter was saved.
+const SUBMISSION_ATTEMPTS: usize = 16;
+
 /// «ПЕРЕДАТЬ ПОКАЗАНИЯ»: decides by the domain rule against the latest reading of an earlier
-/// month, with the meter locked, and saves the reading of this month (replacing an earlier one).
+/// month and saves the reading of this month (replacing an earlier one), unless the meter or its
+/// readings changed in between, in which case it decides again on what they are now.
 pub async fn submit(
     state: &AppState,
     user: &UserRecord,
@@ -286,42 +291,41 @@ pub async fn submit(
 ) -> Result<(Meter, ReadingRecord), ApiError> {
     let today = state.clock.today();
     let month = BillingMonth::of(today).to_string();
-
-    let mut tx = state.store.begin().await?;
-    let locked = tx
-        .lock_meter_of_user(user.id, meter_id, &month)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let meter = Meter::new(locked.meter);
-    let value = ReadingValue::parse(submission.value, meter.precision)
-        .map_err(|e| ApiError::field("value", &e))?;
-    let previous = locked
-        .previous_value
-        .zip(locked.previous_taken_on.as_deref())
-        .and_then(|(value, taken_on)| {
-            Some(PreviousReading {
-                value: ReadingValue::from_thousandths(value)?,
-                date: parse_iso_date(taken_on)?,
-            })
-        });
-    let request = SubmissionRequest {
-        value,
-        precision: meter.precision,
-        previous,
-        verification: meter.verification,
-        window: state.config.branch.window,
-        monthly_limit: meter.monthly_limit(),
-        today,
-        confirm_implausible: submission.confirm_implausible,
-        rollover: submission.rollover,
-    };
-    let accepted = domain::decide(&request).map_err(|refusal| ApiError::Refused {
-        code: refusal.code(),
-        detail: refusal.to_string(),
-        field: Some("value"),
-    })?;
-    let saved = tx
-        .save_reading(&NewReading {
+    for _ in 0..SUBMISSION_ATTEMPTS {
+        let basis = state
+            .store
+            .meter_for_submission(user.id, meter_id, &month)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        let meter = Meter::new(basis.meter);
+        let value = ReadingValue::parse(submission.value, meter.precision)
+            .map_err(|e| ApiError::field("value", &e))?;
+        let previous = basis
+            .previous_value
+            .zip(basis.previous_taken_on.as_deref())
+            .and_then(|(value, taken_on)| {
+                Some(PreviousReading {
+                    value: ReadingValue::from_thousandths(value)?,
+                    date: parse_iso_date(taken_on)?,
+                })
+            });
+        let request = SubmissionRequest {
+            value,
+            precision: meter.precision,
+            previous,
+            verification: meter.verification,
+            window: state.config.branch.window,
+            monthly_limit: meter.monthly_limit(),
+            today,
+            confirm_implausible: submission.confirm_implausible,
+            rollover: submission.rollover,
+        };
+        let accepted = domain::decide(&request).map_err(|refusal| ApiError::Refused {
+            code: refusal.code(),
+            detail: refusal.to_string(),
+            field: Some("value"),
+        })?;
+        let reading = NewReading {
             meter_id,
             billing_month: &month,
             value: value.thousandths(),
@@ -332,10 +336,21 @@ pub async fn submit(
             rollover: accepted.rolled_over,
             confirmed_implausible: submission.confirm_implausible,
             now: state.clock.now(),
-        })
-        .await?;
-    tx.commit().await?;
-    Ok((meter, saved))
+        };
+        if let Some(saved) = state
+            .store
+            .save_reading_if_unchanged(&reading, basis.revision)
+            .await?
+        {
+            return Ok((meter, saved));
+        }
+    }
+    Err(ApiError::Conflict {
+        code: "meter_busy",
+        detail: "Показания этого прибора сейчас передают одновременно с нескольких устройств. \
+                 Повторите попытку."
+            .into(),
+    })
 }
 
 /// Why a meter does not take readings now, if it does not.

@@ -442,6 +442,7 @@ pub struct SubmitReadingRequest {
         (status = 201, body = ReadingInfo),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`meter_busy`: other submissions to the meter kept being saved while this one was decided; try again", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`, `reading_below_previous`, `verification_expired`, `outside_submission_window`, `implausible_consumption` or `rollover_not_possible`", body = Problem, content_type = "application/problem+json"),
     )
 )]

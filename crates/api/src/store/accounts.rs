@@ -83,14 +83,16 @@ pub struct ReadingRecord {
     pub updated_at: i64,
 }
 
-/// A meter held for a submission, and what the submission is compared with.
+/// What a submission is decided against: the meter, its previous reading, and the revision they
+/// were read at (the reading is saved only if the meter is still at it).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct LockedMeter {
+pub struct SubmissionBasis {
     #[sqlx(flatten)]
     pub meter: MeterRecord,
     /// Thousandths; `None` when the meter has no reading of an earlier month.
     pub previous_value: Option<i64>,
     pub previous_taken_on: Option<String>,
+    pub revision: i64,
 }
 
 /// A reading a customer or an operator submits.
@@ -215,6 +217,14 @@ pub trait AccountStore: Send + Sync {
     /// An active API key by the hash of its secret.
     async fn api_key_by_hash(&self, hash: &str) -> StoreResult<Option<ApiKeyRecord>>;
     async fn api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>>;
+    /// Saves the reading of its month (replacing an earlier one) if its meter is still at
+    /// `revision` (see `SubmissionBasis`), and moves the meter to the next revision; `None` when
+    /// something changed the meter or its readings since it was read.
+    async fn save_reading_if_unchanged(
+        &self,
+        reading: &NewReading<'_>,
+        revision: i64,
+    ) -> StoreResult<Option<ReadingRecord>>;
 }
 
 #[async_trait]
@@ -232,17 +242,6 @@ pub trait AccountTx: Send {
     async fn unlink(&mut self, user_id: i64, account_id: i64) -> StoreResult<bool>;
     async fn set_current_account(&mut self, user_id: i64, account_id: i64) -> StoreResult<bool>;
 
-    /// Holds the meter until the unit ends, so submissions to one meter go one at a time, if it
-    /// belongs to an account the user has an active link to; with the value and date of its
-    /// latest reading of a month before `month`, what a new reading is compared with.
-    async fn lock_meter_of_user(
-        &mut self,
-        user_id: i64,
-        meter_id: i64,
-        month: &str,
-    ) -> StoreResult<Option<LockedMeter>>;
-    /// Saves the reading of its month (replacing an earlier one) with a new export number.
-    async fn save_reading(&mut self, reading: &NewReading<'_>) -> StoreResult<ReadingRecord>;
     /// Billing's verdict on a submitted reading; with `exported_as`, only if the reading still
     /// has that export number (it gets a new one when its month's reading is replaced).
     async fn set_reading_status(
@@ -277,7 +276,10 @@ pub trait AccountTx: Send {
         meters: &[MeterData<'_>],
         now: i64,
     ) -> StoreResult<Vec<(i64, i64, String)>>;
+    /// Changes a meter's data and raises its revision (see `SubmissionBasis`).
     async fn update_meter(&mut self, id: i64, meter: &MeterData<'_>, now: i64) -> StoreResult<()>;
+    /// Raises the revision of these meters (see `SubmissionBasis`): their readings changed.
+    async fn readings_changed(&mut self, meter_ids: &[i64]) -> StoreResult<()>;
     /// Every reading of these meters.
     async fn readings_of_meters(&mut self, meter_ids: &[i64]) -> StoreResult<Vec<ReadingRecord>>;
     /// Inserts readings billing has taken (accepted, from billing); none may exist yet.

@@ -228,6 +228,13 @@ pub trait RequestReads: Send + Sync {
     ) -> StoreResult<AccountMeters>;
     /// The meter if it belongs to an account the user has an active link to.
     async fn meter_of_user(&self, user_id: i64, meter_id: i64) -> StoreResult<Option<MeterRecord>>;
+    /// `meter_of_user` with what a reading of `month` is decided against.
+    async fn meter_for_submission(
+        &self,
+        user_id: i64,
+        meter_id: i64,
+        month: &str,
+    ) -> StoreResult<Option<SubmissionBasis>>;
     /// Newest month first.
     async fn readings_of_meter(&self, meter_id: i64) -> StoreResult<Vec<ReadingRecord>>;
 }
@@ -286,8 +293,7 @@ pub trait IdentityTx: Send {
     ) -> StoreResult<()>;
     /// Sets the password and invalidates every access token issued before.
     async fn set_password(&mut self, user_id: i64, hash: &str, now: i64) -> StoreResult<()>;
-    /// Sets the e-mail and invalidates every access token issued before; a unique violation
-    /// when another user has it.
+    /// Sets the e-mail (which confirms it); a unique violation when another user has it.
     async fn set_email(&mut self, user_id: i64, email: &str, now: i64) -> StoreResult<()>;
 
     async fn insert_token(

@@ -6,7 +6,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use super::sql::{request, sql_backend};
 use super::{
     AccountMeters, AccountRecord, LinkedAccount, MeterRecord, ReadingRecord, StoreResult,
-    UserRecord,
+    SubmissionBasis, UserRecord,
 };
 
 /// The production backend: several API instances may share one database.
@@ -18,9 +18,8 @@ impl PgStore {
     const BACKEND: &'static str = "postgres";
     /// PostgreSQL numbers its placeholders.
     const NUMBERED: bool = true;
-    /// Submissions to one meter go one at a time: each locks its row first. The previous reading
-    /// is read by the next statement, whose snapshot includes what the one before committed.
-    const LOCK_METER: Option<&'static str> = Some("SELECT id FROM meters WHERE id = $1 FOR UPDATE");
+    /// A data-changing statement may run inside `WITH`: a submission is saved by one statement.
+    const DML_IN_WITH: bool = true;
 
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let pool = PgPoolOptions::new()
@@ -113,6 +112,20 @@ impl super::RequestReads for PgStore {
         sqlx::query_as(request::METER_OF_USER)
             .bind(meter_id)
             .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    async fn meter_for_submission(
+        &self,
+        user_id: i64,
+        meter_id: i64,
+        month: &str,
+    ) -> StoreResult<Option<SubmissionBasis>> {
+        sqlx::query_as(request::METER_FOR_SUBMISSION)
+            .bind(meter_id)
+            .bind(user_id)
+            .bind(month)
             .fetch_optional(&self.pool)
             .await
     }

@@ -23,10 +23,8 @@ impl SqliteStore {
     const BACKEND: &'static str = "sqlite";
     /// Bulk statements bind by position (`?`): see `sql::placeholders`.
     const NUMBERED: bool = false;
-    /// Units of work hold the whole database from `BEGIN IMMEDIATE`, and read it as of then: a
-    /// meter needs no lock of its own, so a submission finds it and its previous reading in one
-    /// statement, one round trip less while the database is held.
-    const LOCK_METER: Option<&'static str> = None;
+    /// `WITH` takes only a `SELECT`: a submission is saved by a unit of work of two statements.
+    const DML_IN_WITH: bool = false;
 
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?

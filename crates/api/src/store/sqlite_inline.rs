@@ -16,7 +16,7 @@ use rusqlite::{Connection, OptionalExtension, Row, named_params};
 use super::sql::request;
 use super::{
     AccountMeters, AccountRecord, LinkedAccount, MeterRecord, ReadingRecord, RequestReads,
-    SqliteStore, StoreResult, UserRecord,
+    SqliteStore, StoreResult, SubmissionBasis, UserRecord,
 };
 
 /// Idle read connections to one database file, opened on first need: at most as many as threads
@@ -158,6 +158,26 @@ impl RequestReads for SqliteStore {
             request::METER_OF_USER,
             named_params! {"$1": meter_id, "$2": user_id},
             meter,
+        )
+    }
+
+    async fn meter_for_submission(
+        &self,
+        user_id: i64,
+        meter_id: i64,
+        month: &str,
+    ) -> StoreResult<Option<SubmissionBasis>> {
+        self.inline.row(
+            request::METER_FOR_SUBMISSION,
+            named_params! {"$1": meter_id, "$2": user_id, "$3": month},
+            |row| {
+                Ok(SubmissionBasis {
+                    meter: meter(row)?,
+                    previous_value: row.get(12)?,
+                    previous_taken_on: row.get(13)?,
+                    revision: row.get(14)?,
+                })
+            },
         )
     }
 
@@ -324,6 +344,15 @@ mod tests {
             (request::METERS_OF_USER_ACCOUNT, METER_COLUMNS),
             (request::METER_OF_USER, METER_COLUMNS),
             (request::RECENT_READINGS, READING_COLUMNS),
+            (
+                request::METER_FOR_SUBMISSION,
+                [
+                    METER_COLUMNS,
+                    &["previous_value", "previous_taken_on", "revision"],
+                ]
+                .concat()
+                .as_slice(),
+            ),
             (request::READINGS_OF_METER, READING_COLUMNS),
         ] {
             let statement = connection.prepare(sql).unwrap();

@@ -156,6 +156,73 @@ macro_rules! accounts_sql {
                     .fetch_all(&self.pool)
                     .await
             }
+
+            async fn save_reading_if_unchanged(
+                &self,
+                reading: &crate::store::NewReading<'_>,
+                revision: i64,
+            ) -> crate::store::StoreResult<Option<crate::store::ReadingRecord>> {
+                const COLUMNS: &str = "meter_id, billing_month, value, taken_on, source, status, \
+                    submitted_by, consumption, rollover, confirmed_implausible, export_seq, \
+                    created_at, updated_at";
+                const VALUES: &str = "$1, $2, $3, $4, $5, 'sent', $6, $7, $8, $9, NULL, $10, $10";
+                const NEXT_REVISION: &str = "UPDATE meters SET revision = revision + 1 WHERE id = $1";
+                let upsert = format!(
+                    "ON CONFLICT (meter_id, billing_month) DO UPDATE SET \
+                        value = excluded.value, taken_on = excluded.taken_on, \
+                        source = excluded.source, status = 'sent', reason = NULL, \
+                        submitted_by = excluded.submitted_by, \
+                        consumption = excluded.consumption, rollover = excluded.rollover, \
+                        confirmed_implausible = excluded.confirmed_implausible, \
+                        export_seq = NULL, updated_at = excluded.updated_at \
+                     RETURNING {}",
+                    account_queries::READING_COLUMNS
+                );
+                let bound = |sql: String| {
+                    sqlx::query_as::<_, crate::store::ReadingRecord>(sqlx::AssertSqlSafe(sql))
+                        .bind(reading.meter_id)
+                        .bind(reading.billing_month)
+                        .bind(reading.value)
+                        .bind(reading.taken_on)
+                        .bind(reading.source.as_str())
+                        .bind(reading.submitted_by)
+                        .bind(reading.consumption)
+                        .bind(i64::from(reading.rollover))
+                        .bind(i64::from(reading.confirmed_implausible))
+                        .bind(reading.now)
+                        .bind(revision)
+                };
+                if $store::DML_IN_WITH {
+                    // One statement and no transaction around it: the UPDATE holds the meter's
+                    // row until the statement ends, and one waiting for it finds the revision
+                    // moved on once it gets the row, and so saves nothing.
+                    bound(format!(
+                        "WITH meter AS ({NEXT_REVISION} AND revision = $11 RETURNING id) \
+                         INSERT INTO readings ({COLUMNS}) SELECT {VALUES} FROM meter {upsert}"
+                    ))
+                    .fetch_optional(&self.pool)
+                    .await
+                } else {
+                    let (mut tx, _turn) = self.begin_write().await?;
+                    let moved = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "{NEXT_REVISION} AND revision = $2"
+                    )))
+                        .bind(reading.meter_id)
+                        .bind(revision)
+                        .execute(&mut *tx)
+                        .await?;
+                    if moved.rows_affected() == 0 {
+                        return Ok(None);
+                    }
+                    let saved = bound(format!(
+                        "INSERT INTO readings ({COLUMNS}) VALUES ({VALUES}) {upsert}"
+                    ))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(Some(saved))
+                }
+            }
         }
 
         #[async_trait::async_trait]
@@ -267,70 +334,6 @@ macro_rules! accounts_sql {
                 .execute(&mut *self.tx)
                 .await?;
                 Ok(true)
-            }
-
-            async fn lock_meter_of_user(
-                &mut self,
-                user_id: i64,
-                meter_id: i64,
-                month: &str,
-            ) -> crate::store::StoreResult<Option<crate::store::LockedMeter>> {
-                // See `LOCK_METER`: PostgreSQL locks the row first; then the meter, through the
-                // user's links, with its previous reading in one statement.
-                if let Some(lock) = $store::LOCK_METER {
-                    sqlx::query(lock).bind(meter_id).execute(&mut *self.tx).await?;
-                }
-                const PREVIOUS: &str = "FROM readings p WHERE p.meter_id = m.id \
-                    AND p.billing_month < $3 ORDER BY p.billing_month DESC LIMIT 1";
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT m.id, m.account_id, m.name, m.kind, m.serial_number, m.place, \
-                       m.installed_on, m.last_verification, m.next_verification, \
-                       m.whole_digits, m.decimals, m.monthly_limit, \
-                       (SELECT p.value {PREVIOUS}) AS previous_value, \
-                       (SELECT p.taken_on {PREVIOUS}) AS previous_taken_on \
-                     FROM meters m \
-                     WHERE m.id = $1 AND m.account_id IN \
-                       (SELECT account_id FROM account_links \
-                        WHERE user_id = $2 AND status = 'active')"
-                )))
-                .bind(meter_id)
-                .bind(user_id)
-                .bind(month)
-                .fetch_optional(&mut *self.tx)
-                .await
-            }
-
-            async fn save_reading(
-                &mut self,
-                reading: &crate::store::NewReading<'_>,
-            ) -> crate::store::StoreResult<crate::store::ReadingRecord> {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "INSERT INTO readings (meter_id, billing_month, value, taken_on, source, \
-                        status, submitted_by, consumption, rollover, confirmed_implausible, \
-                        export_seq, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, 'sent', $6, $7, $8, $9, NULL, $10, $10) \
-                     ON CONFLICT (meter_id, billing_month) DO UPDATE SET \
-                        value = excluded.value, taken_on = excluded.taken_on, \
-                        source = excluded.source, status = 'sent', reason = NULL, \
-                        submitted_by = excluded.submitted_by, \
-                        consumption = excluded.consumption, rollover = excluded.rollover, \
-                        confirmed_implausible = excluded.confirmed_implausible, \
-                        export_seq = NULL, updated_at = excluded.updated_at \
-                     RETURNING {}",
-                    account_queries::READING_COLUMNS
-                )))
-                .bind(reading.meter_id)
-                .bind(reading.billing_month)
-                .bind(reading.value)
-                .bind(reading.taken_on)
-                .bind(reading.source.as_str())
-                .bind(reading.submitted_by)
-                .bind(reading.consumption)
-                .bind(i64::from(reading.rollover))
-                .bind(i64::from(reading.confirmed_implausible))
-                .bind(reading.now)
-                .fetch_one(&mut *self.tx)
-                .await
             }
 
             async fn set_reading_status(
@@ -475,7 +478,8 @@ macro_rules! accounts_sql {
                 sqlx::query(
                     "UPDATE meters SET kind = $2, serial_number = $3, place = $4, \
                         installed_on = $5, last_verification = $6, next_verification = $7, \
-                        whole_digits = $8, decimals = $9, updated_at = $10 WHERE id = $1",
+                        whole_digits = $8, decimals = $9, updated_at = $10, \
+                        revision = revision + 1 WHERE id = $1",
                 )
                 .bind(id)
                 .bind(meter.kind)
@@ -489,6 +493,24 @@ macro_rules! accounts_sql {
                 .bind(now)
                 .execute(&mut *self.tx)
                 .await?;
+                Ok(())
+            }
+
+            async fn readings_changed(
+                &mut self,
+                meter_ids: &[i64],
+            ) -> crate::store::StoreResult<()> {
+                for chunk in meter_ids.chunks(crate::store::sql::CHUNK) {
+                    let sql = format!(
+                        "UPDATE meters SET revision = revision + 1 WHERE id IN ({})",
+                        crate::store::sql::placeholders($store::NUMBERED, chunk.len())
+                    );
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for id in chunk {
+                        query = query.bind(*id);
+                    }
+                    query.execute(&mut *self.tx).await?;
+                }
                 Ok(())
             }
 

@@ -258,8 +258,8 @@ macro_rules! applications_sql {
             ) -> crate::store::StoreResult<()> {
                 sqlx::query(
                     "UPDATE meters SET serial_number = $2, installed_on = $3, \
-                        last_verification = $4, next_verification = $5, updated_at = $6 \
-                     WHERE id = $1",
+                        last_verification = $4, next_verification = $5, updated_at = $6, \
+                        revision = revision + 1 WHERE id = $1",
                 )
                 .bind(meter_id)
                 .bind(&correction.serial_number)

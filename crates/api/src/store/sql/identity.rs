@@ -292,7 +292,7 @@ macro_rules! identity_sql {
             ) -> crate::store::StoreResult<()> {
                 sqlx::query(
                     "UPDATE users SET email = $2, email_confirmed_at = COALESCE(\
-                     email_confirmed_at, $3), token_version = token_version + 1, updated_at = $3 \
+                     email_confirmed_at, $3), updated_at = $3 \
                      WHERE id = $1",
                 )
                 .bind(user_id)

@@ -32,6 +32,16 @@ pub const METER_OF_USER: &str = concat!(
      WHERE m.id = $1 AND l.user_id = $2 AND l.status = 'active'"
 );
 
+/// `METER_OF_USER` with what a submission in month `$3` is decided against: the latest reading
+/// of an earlier month, and the meter's revision.
+pub const METER_FOR_SUBMISSION: &str = "SELECT m.id, m.account_id, m.name, m.kind, m.serial_number, m.place, m.installed_on, \
+     m.last_verification, m.next_verification, m.whole_digits, m.decimals, m.monthly_limit, \
+     p.value AS previous_value, p.taken_on AS previous_taken_on, m.revision \
+     FROM meters m JOIN account_links l ON l.account_id = m.account_id \
+     LEFT JOIN readings p ON p.id = (SELECT q.id FROM readings q \
+       WHERE q.meter_id = m.id AND q.billing_month < $3 ORDER BY q.billing_month DESC LIMIT 1) \
+     WHERE m.id = $1 AND l.user_id = $2 AND l.status = 'active'";
+
 pub const RECENT_READINGS: &str = concat!(
     select_readings!(),
     " JOIN meters m ON m.id = r.meter_id \

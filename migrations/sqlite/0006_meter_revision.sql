@@ -1,0 +1,5 @@
+-- A submission is decided against the meter and its previous reading as read, then saved only if
+-- neither changed meanwhile: every change to a meter's data or readings made by others raises its
+-- `revision`, and the save raises it too, on the condition that it is still the one read
+-- (`save_reading_if_unchanged`).
+ALTER TABLE meters ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
