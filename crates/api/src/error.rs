@@ -166,10 +166,10 @@ impl ApiError {
 
     fn parts(&self) -> (StatusCode, &str, String) {
         match self {
-            Self::Validation(_) => (
+            Self::Validation(errors) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation_failed",
-                "Проверьте правильность заполнения полей.".into(),
+                validation_detail(errors),
             ),
             Self::BadRequest { code, detail } => (StatusCode::BAD_REQUEST, code, detail.clone()),
             Self::Unauthorized { code, detail } => (StatusCode::UNAUTHORIZED, code, detail.clone()),
@@ -235,6 +235,22 @@ impl ApiError {
             detail,
             code: code.to_owned(),
             errors,
+        }
+    }
+}
+
+/// What a client that shows only `detail` (curl, a log line) should see: the field's own message
+/// when one field is wrong, every message after a summary when several are.
+fn validation_detail(errors: &[FieldError]) -> String {
+    match errors {
+        [only] => only.detail.clone(),
+        _ => {
+            let mut detail = String::from("Проверьте правильность заполнения полей.");
+            for error in errors {
+                detail.push(' ');
+                detail.push_str(&error.detail);
+            }
+            detail
         }
     }
 }

@@ -76,7 +76,14 @@ impl FormErrors {
     /// nothing is lost.
     pub fn from_problem(problem: &Problem, shown: &[&str]) -> Self {
         let mut errors = FormErrors::default();
-        let mut summary = vec![problem.detail.clone()];
+        // The server's `detail` of a validation problem repeats the fields' messages, which the
+        // form shows next to the fields.
+        let top = if problem.code == "validation_failed" {
+            CHECK_FIELDS.to_owned()
+        } else {
+            problem.detail.clone()
+        };
+        let mut summary = vec![top];
         for error in &problem.errors {
             if shown.contains(&error.field.as_str()) {
                 errors.add(&error.field, error.detail.clone());
@@ -659,7 +666,9 @@ mod tests {
         let problem = Problem {
             status: 422,
             code: "validation_failed".into(),
-            detail: CHECK_FIELDS.into(),
+            detail: "Проверьте правильность заполнения полей. Адрес неверен. Тело запроса не \
+                     соответствует схеме."
+                .into(),
             errors: vec![
                 FieldProblem {
                     field: "email".into(),

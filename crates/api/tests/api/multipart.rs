@@ -184,7 +184,8 @@ async fn send(
 
 /// Russian prose: Cyrillic, and no Latin word but the format names the customer needs.
 fn is_russian(detail: &str) -> bool {
-    const ALLOWED: [&str; 8] = [
+    const ALLOWED: [&str; 9] = [
+        "UTF",
         "multipart",
         "form",
         "data",
