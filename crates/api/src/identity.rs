@@ -5,7 +5,7 @@
 use domain::{Email, FullName, Password, Phone};
 
 use crate::app::AppState;
-use crate::auth::{ACCESS_TOKEN_SECS, hash_token, new_secret_token};
+use crate::auth::{ACCESS_TOKEN_SECS, CurrentUser, hash_token, new_secret_token};
 use crate::error::{ApiError, Coded, FieldError};
 use crate::mail::Letter;
 use crate::store::{
@@ -536,13 +536,16 @@ async fn check_current_password(
     )]))
 }
 
+/// «Изменить email»: e-mails a link to the new address. The token names the session that asked,
+/// which is the one kept when the link is used.
 pub async fn request_email_change(
     state: &AppState,
-    user: &UserRecord,
+    current: &CurrentUser,
     new_email: &str,
     current_password: &str,
     origin: &Origin,
 ) -> Result<String, ApiError> {
+    let user = &current.user;
     let new_email = Email::parse(new_email).map_err(|e| ApiError::field("new_email", &e))?;
     if new_email.as_str() == user.email {
         return Err(ApiError::Validation(vec![FieldError::new(
@@ -560,7 +563,7 @@ pub async fn request_email_change(
         user.id,
         TokenPurpose::ChangeEmail,
         &token_hash,
-        Some(new_email.as_str()),
+        Some(&format!("{} {}", current.session_id, new_email.as_str())),
         now,
         now + CONFIRMATION_SECS,
     )
@@ -591,9 +594,14 @@ pub async fn confirm_email_change(state: &AppState, token: &str) -> Result<Strin
     {
         TokenOutcome::Taken {
             user_id,
-            payload: Some(email),
-        } => (user_id, email),
+            payload: Some(payload),
+        } => (user_id, payload),
         other => return Err(token_error(&other)),
+    };
+    // "<session id> <address>"; links sent before sessions were named hold the address only.
+    let (asking_session, new_email) = match new_email.split_once(' ') {
+        Some((session, email)) => (session.parse::<i64>().ok(), email.to_owned()),
+        None => (None, new_email),
     };
     let user = tx.user_by_id(user_id).await?.ok_or(ApiError::NotFound)?;
     match tx.set_email(user.id, &new_email, now).await {
@@ -605,7 +613,8 @@ pub async fn confirm_email_change(state: &AppState, token: &str) -> Result<Strin
         }
         other => other?,
     }
-    tx.revoke_other_sessions(user.id, None, now).await?;
+    tx.revoke_other_sessions(user.id, asking_session, now)
+        .await?;
     let letter = state.templates.render(
         &crate::mail::send_to(&user.email),
         &Letter::EmailChanged {

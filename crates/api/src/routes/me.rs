@@ -136,7 +136,7 @@ async fn change_email(
 ) -> Result<HttpResponse, ApiError> {
     let detail = identity::request_email_change(
         &state,
-        &current.user,
+        &current,
         &body.new_email,
         &body.current_password,
         &origin(&request, &state),

@@ -10,7 +10,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api;
 use crate::components::{Field, FormAlert, Notice, Submit, set_title, show_errors};
 use crate::forms::{FormErrors, ResetPasswordForm};
-use crate::session::Session;
+use crate::session::{AuthState, Session};
 
 const INCOMPLETE_LINK: &str = "Ссылка неполная. Откройте ссылку из письма целиком или скопируйте её в адресную строку браузера.";
 
@@ -71,12 +71,15 @@ fn ConfirmPage(kind: Confirmation) -> impl IntoView {
             "Мои лицевые счета",
         ),
     };
-    let (next_href, next) = match kind {
+    let session = Session::get();
+    let next = move || match kind {
         Confirmation::Account => ("/accounts", "Мои лицевые счета"),
+        Confirmation::EmailChange if session.is_signed_in() => {
+            ("/", "Вернуться на главную страницу")
+        }
         _ => ("/login", "Войти"),
     };
     set_title(title);
-    let session = Session::get();
     let token = token_from_query();
     let has_token = token.is_some();
     let errors = RwSignal::new(FormErrors::default());
@@ -106,9 +109,12 @@ fn ConfirmPage(kind: Confirmation) -> impl IntoView {
             pending.set(false);
             match result {
                 Ok(message) => {
-                    if kind == Confirmation::EmailChange {
-                        // The server ended every session: sign in with the new address.
-                        session.clear();
+                    if kind == Confirmation::EmailChange
+                        && session.state.get_untracked() == AuthState::SignedIn
+                    {
+                        // The session that asked goes on with the new address; any other one
+                        // the server ended, which the profile's reload finds out.
+                        session.reload_profile();
                     }
                     done.set(Some(message.detail));
                 }
@@ -126,7 +132,7 @@ fn ConfirmPage(kind: Confirmation) -> impl IntoView {
                 fallback=move || {
                     view! {
                         <nav class="auth-links" aria-label="Дальше">
-                            <A href=next_href>{next}</A>
+                            <A href=move || next().0.to_owned()>{move || next().1}</A>
                         </nav>
                     }
                 }
