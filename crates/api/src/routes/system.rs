@@ -21,7 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::head().to(readyz)),
     )
     .service(web::resource("/metrics").get(metrics))
-    .service(web::redirect("/docs", "/docs/"))
+    .service(web::resource("/docs").get(docs_page))
     .service(
         SwaggerUi::new("/docs/{_:.*}")
             .url("/openapi.json", ApiDoc::openapi())
@@ -32,6 +32,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 pub fn configure_api(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/info").get(info));
+}
+
+/// `/docs` itself is the page (a redirect would leave `curl /docs` with nothing to read); its
+/// relative links to the scripts and styles resolve against `/docs/`, where they are served.
+async fn docs_page() -> HttpResponse {
+    let page = utoipa_swagger_ui::serve("index.html", Default::default())
+        .ok()
+        .flatten()
+        .map(|file| String::from_utf8_lossy(&file.bytes).into_owned());
+    match page {
+        Some(html) => HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(html.replacen("<head>", "<head><base href=\"/docs/\">", 1)),
+        None => HttpResponse::TemporaryRedirect()
+            .insert_header(("location", "/docs/"))
+            .finish(),
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
