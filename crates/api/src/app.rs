@@ -75,6 +75,7 @@ impl Application {
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
+        let clock = clock.in_zone(config.branch.utc_offset);
         let transport =
             mail::MailTransport::from_config(&config.mail.transport, &config.outbox_dir())?;
         let mailer =

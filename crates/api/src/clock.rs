@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
     offset_secs: Arc<AtomicI64>,
+    /// Where `today` is; UTC unless set (`in_zone`).
+    local: Option<time::UtcOffset>,
 }
 
 impl Clock {
@@ -15,9 +17,19 @@ impl Clock {
         time::OffsetDateTime::now_utc().unix_timestamp() + self.offset_secs.load(Ordering::Relaxed)
     }
 
+    /// The same clock (moved along with it), telling the date at `offset` from UTC.
+    pub fn in_zone(&self, offset: time::UtcOffset) -> Self {
+        Self {
+            offset_secs: Arc::clone(&self.offset_secs),
+            local: Some(offset),
+        }
+    }
+
+    /// The local date: the branch's, for an application's clock.
     pub fn today(&self) -> time::Date {
+        let local = self.local.unwrap_or(time::UtcOffset::UTC);
         time::OffsetDateTime::from_unix_timestamp(self.now())
-            .map(|t| t.date())
+            .map(|t| t.to_offset(local).date())
             .unwrap_or(time::Date::MIN)
     }
 

@@ -89,8 +89,10 @@ impl Default for RateLimits {
                 max: 300,
                 window: minutes(15),
             },
+            // Ten letters an hour to one mailbox: a person who mistypes, asks again and resets a
+            // password gets their letters; a flood at someone else's address stops soon.
             mail_per_address: Limit {
-                max: 5,
+                max: 10,
                 window: minutes(60),
             },
             mail_per_ip: Limit {
@@ -119,6 +121,8 @@ pub struct BranchConfig {
     pub name: String,
     pub hotline: String,
     pub window: SubmissionWindow,
+    /// The branch's local time, which decides the day, the billing month and the window.
+    pub utc_offset: time::UtcOffset,
 }
 
 #[derive(Debug, Clone)]
@@ -254,6 +258,10 @@ impl Config {
                 .get("HOTLINE")
                 .unwrap_or_else(|| "8(8412)21-07-21".into()),
             window,
+            utc_offset: match source.get("BRANCH_UTC_OFFSET") {
+                None => PENZA_UTC_OFFSET,
+                Some(text) => parse_utc_offset(&text)?,
+            },
         };
 
         let defaults = RateLimits::default();
@@ -363,6 +371,26 @@ fn limit(source: &Source, key: &str, default: Limit) -> anyhow::Result<Limit> {
     parsed.with_context(|| format!("{key} must look like 10/15m (count/window with s, m or h)"))
 }
 
+/// Penza keeps Moscow time all year.
+const PENZA_UTC_OFFSET: time::UtcOffset = time::macros::offset!(+3);
+
+/// `BRANCH_UTC_OFFSET=+03:00` (or `+3`, `-05:30`, `0`).
+fn parse_utc_offset(text: &str) -> anyhow::Result<time::UtcOffset> {
+    let text = text.trim();
+    let (sign, rest) = match text.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (hours, minutes) = rest.split_once(':').unwrap_or((rest, "0"));
+    hours
+        .parse::<i8>()
+        .ok()
+        .zip(minutes.parse::<i8>().ok())
+        .filter(|&(h, m)| (0..=14).contains(&h) && (0..60).contains(&m))
+        .and_then(|(h, m)| time::UtcOffset::from_hms(sign * h, sign * m, 0).ok())
+        .context("BRANCH_UTC_OFFSET must look like +03:00 (hours and minutes east of UTC)")
+}
+
 /// `SUBMISSION_WINDOW=15-25`: readings are taken from the 15th to the 25th day of the month.
 fn parse_window(text: &str) -> anyhow::Result<SubmissionWindow> {
     text.split_once('-')
@@ -444,6 +472,18 @@ mod tests {
             }
         );
         assert!(limit(&src, "BAD", parsed).is_err());
+    }
+
+    #[test]
+    fn utc_offsets_parse_with_or_without_minutes() {
+        let hm = |h, m| time::UtcOffset::from_hms(h, m, 0).unwrap();
+        assert_eq!(parse_utc_offset("+03:00").unwrap(), hm(3, 0));
+        assert_eq!(parse_utc_offset("3").unwrap(), hm(3, 0));
+        assert_eq!(parse_utc_offset("0").unwrap(), hm(0, 0));
+        assert_eq!(parse_utc_offset("-05:30").unwrap(), hm(-5, -30));
+        for bad in ["", "+3h", "+15", "+03:60", "Europe/Moscow", "--3"] {
+            assert!(parse_utc_offset(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
