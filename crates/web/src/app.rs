@@ -8,7 +8,7 @@ use leptos_router::path;
 
 use crate::api;
 use crate::components::focus;
-use crate::forms::{login_path_for, tel_href};
+use crate::forms::{BRANCH, HOTLINE, login_path_for, tel_href};
 use crate::pages::accounts::AccountsPage;
 use crate::pages::applications::{ApplicationPage, ApplicationsPage};
 use crate::pages::auth::{ForgotPasswordPage, LoginPage, RegisterPage, ResendConfirmationPage};
@@ -17,7 +17,7 @@ use crate::pages::links::{
     ConfirmAccountPage, ConfirmEmailChangePage, ConfirmEmailPage, ResetPasswordPage,
 };
 use crate::pages::meters::{ApplicationFormPage, HistoryPage, MetersPage};
-use crate::pages::operator::{OperatorApplicationPage, OperatorQueuePage};
+use crate::pages::operator::{OperatorAccountsPage, OperatorApplicationPage, OperatorQueuePage};
 use crate::pages::readings::ReadingsPage;
 use crate::pages::settings::{
     EmailSettingsPage, PasswordSettingsPage, ProfileSettingsPage, SessionsSettingsPage, logout,
@@ -102,6 +102,10 @@ pub fn App() -> impl IntoView {
                         view=|| view! { <RequireAuth><OperatorQueuePage /></RequireAuth> }
                     />
                     <Route
+                        path=path!("/operator/accounts")
+                        view=|| view! { <RequireAuth><OperatorAccountsPage /></RequireAuth> }
+                    />
+                    <Route
                         path=path!("/operator/applications/:id")
                         view=|| view! { <RequireAuth><OperatorApplicationPage /></RequireAuth> }
                     />
@@ -144,17 +148,34 @@ fn RequireAuth(children: ChildrenFn) -> impl IntoView {
     }
 }
 
+fn focus_new_page() {
+    let document = document();
+    let (Some(main), active) = (
+        document.get_element_by_id("main"),
+        document.active_element(),
+    ) else {
+        return;
+    };
+    if !active.is_some_and(|active| main.contains(Some(&active))) {
+        focus("main");
+    }
+}
+
 /// The brand, and for a signed-in user the ☰ button of the side menu.
 #[component]
 fn TopBar() -> impl IntoView {
     let session = Session::get();
     let open = RwSignal::new(false);
     let location = use_location();
-    // A followed link closes the menu.
-    Effect::new(move |_| {
+    // A followed link closes the menu, and the new page gets the focus (a screen reader then
+    // reads it), unless it focused a field of its own.
+    Effect::new(move |first: Option<()>| {
         // Read, not just tracked: a memo nobody reads is never recomputed, so never changes.
         location.pathname.with(|_| ());
         open.set(false);
+        if first.is_some() {
+            request_animation_frame(focus_new_page);
+        }
     });
     // Signing out closes it too.
     Effect::new(move |_| {
@@ -247,6 +268,12 @@ fn TopBar() -> impl IntoView {
                             <span>"Заявления клиентов"</span>
                         </A>
                     </li>
+                    <li>
+                        <A href="/operator/accounts">
+                            {icon(Icon::Accounts)}
+                            <span>"Лицевые счета клиентов"</span>
+                        </A>
+                    </li>
                 </Show>
                 <li>
                     <button type="button" class="drawer-link link-button" on:click=on_logout>
@@ -259,29 +286,34 @@ fn TopBar() -> impl IntoView {
     }
 }
 
-/// The branch and its hotline, from `GET /api/v1/info`.
+/// The branch and its hotline, from `GET /api/v1/info`; the Penza branch's until it answers, so
+/// that the hotline is there even when the API is not.
 #[component]
 fn Footer() -> impl IntoView {
-    let info = RwSignal::new(None);
+    let info = RwSignal::new(None::<api::BranchInfo>);
     leptos::task::spawn_local(async move {
         if let Ok(loaded) = api::info().await {
             info.set(Some(loaded));
         }
     });
+    let shown = move || {
+        info.get().map_or_else(
+            || (BRANCH.to_owned(), HOTLINE.to_owned()),
+            |info| (info.branch, info.hotline),
+        )
+    };
     view! {
         <footer class="footer">
             {move || {
-                info.get()
-                    .map(|info: api::BranchInfo| {
-                        let tel = tel_href(&info.hotline);
-                        view! {
-                            <p>{info.branch}</p>
-                            <p>
-                                "Горячая линия: "
-                                <a href=tel>{info.hotline}</a>
-                            </p>
-                        }
-                    })
+                let (branch, hotline) = shown();
+                let tel = tel_href(&hotline);
+                view! {
+                    <p>{branch}</p>
+                    <p>
+                        "Горячая линия: "
+                        <a href=tel>{hotline}</a>
+                    </p>
+                }
             }}
         </footer>
     }

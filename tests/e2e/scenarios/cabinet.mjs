@@ -48,7 +48,7 @@ export default async function cabinet({ base: BASE, browser, linkFor, shots: SHO
     await page.getByText('Введите лицевой счет и сумму последнего платежа').waitFor();
     await page.getByRole('button', { name: 'ДОБАВИТЬ >' }).click();
     check(await page.getByText('Введите номер лицевого счета.').isVisible(), 'accounts: empty number refused in the page');
-    await page.getByLabel('Лицевой счет').fill('720000032');
+    await page.getByRole('textbox', { name: /^Лицевой счет/ }).fill('720000032');
     await page.getByLabel('Сумма последнего платежа').fill('499');
     await page.getByRole('button', { name: 'ДОБАВИТЬ >' }).click();
     // The footer shows the hotline too: wait for the dialog's own error.

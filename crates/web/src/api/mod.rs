@@ -276,14 +276,12 @@ pub async fn login(body: &LoginRequest) -> Result<(), Problem> {
     Ok(())
 }
 
-/// Ends the session on the server; the token is forgotten whatever the answer.
+/// Ends the session on the server, refreshing an expired access token first (the session, and
+/// its refresh cookie, must not outlive «Выход»); the token is forgotten whatever the answer.
 pub async fn logout() -> Result<(), Problem> {
-    let result = match access_token() {
-        Some(token) => send("POST", "/auth/logout", None, Some(&token))
-            .await
-            .and_then(Answer::empty),
-        None => Ok(()),
-    };
+    let result = authed("POST", "/auth/logout", None)
+        .await
+        .and_then(Answer::empty);
     forget_session();
     result
 }
@@ -477,6 +475,13 @@ pub async fn operator_answer(id: i64, body: &AnswerRequest) -> Result<Applicatio
     )
     .await?
     .json()
+}
+
+/// The account with this number (already checked by `AccountNumber`).
+pub async fn operator_account(number: &str) -> Result<OperatorAccount, Problem> {
+    authed("GET", &format!("/operator/accounts/{number}"), None)
+        .await?
+        .json()
 }
 
 pub async fn operator_meter(id: i64) -> Result<OperatorMeter, Problem> {

@@ -325,6 +325,59 @@ impl FromJson for OperatorMeter {
     }
 }
 
+/// A customer who linked an account, as the operator sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountHolder {
+    pub full_name: String,
+    pub email: String,
+    pub phone: String,
+    /// `pending` or `active`.
+    pub status: String,
+}
+
+impl FromJson for AccountHolder {
+    fn from_json(o: &impl JsonObject) -> Option<Self> {
+        Some(Self {
+            full_name: o.str("full_name")?,
+            email: o.str("email")?,
+            phone: o.str("phone").unwrap_or_default(),
+            status: o.str("status").unwrap_or_default(),
+        })
+    }
+}
+
+/// `GET /operator/accounts/{number}`: an account with its meters and customers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorAccount {
+    pub number: String,
+    pub address: String,
+    pub last_payment_amount: Option<String>,
+    pub last_payment_date: Option<String>,
+    pub meters: Vec<OperatorMeter>,
+    pub customers: Vec<AccountHolder>,
+}
+
+impl FromJson for OperatorAccount {
+    fn from_json(o: &impl JsonObject) -> Option<Self> {
+        Some(Self {
+            number: o.str("number")?,
+            address: o.str("address").unwrap_or_default(),
+            last_payment_amount: o.str("last_payment_amount"),
+            last_payment_date: o.str("last_payment_date"),
+            meters: o
+                .items("meters")
+                .iter()
+                .filter_map(OperatorMeter::from_json)
+                .collect(),
+            customers: o
+                .items("customers")
+                .iter()
+                .filter_map(AccountHolder::from_json)
+                .collect(),
+        })
+    }
+}
+
 /// `PATCH /operator/meters/{id}`: only the fields that changed; an emptied date is `null`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CorrectMeterRequest {

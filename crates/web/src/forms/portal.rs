@@ -10,7 +10,8 @@ use crate::api::{
     SubmitReadingRequest,
 };
 
-/// The hotline of the branch, for messages shown before `/info` is loaded.
+/// The branch and its hotline, for what is shown before `/info` is loaded.
+pub const BRANCH: &str = "Пензенский филиал ПАО «Т Плюс»";
 pub const HOTLINE: &str = "8(8412)21-07-21";
 pub const ANSWER_REQUIRED: &str = "Введите текст ответа.";
 pub const SERIAL_REQUIRED: &str = "Введите заводской номер прибора учета.";
@@ -54,6 +55,15 @@ impl AddAccountForm {
             last_payment_amount: amount.map(|m| m.to_string()).unwrap_or_default(),
         })
     }
+}
+
+/// The operator's search by account number: the number as the API takes it.
+pub fn validate_account_search(number: &str) -> Result<String, FormErrors> {
+    let mut errors = FormErrors::default();
+    let number = AccountNumber::parse(number)
+        .map_err(|e| errors.add("account_number", e.to_string()))
+        .ok();
+    errors.into_result(|| number.map(|n| n.as_str().to_owned()).unwrap_or_default())
 }
 
 /// The meter's drum: its whole digits and decimals (the default if the API sent nonsense).
@@ -437,6 +447,13 @@ pub fn parse_id(text: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_account_search_takes_the_number_as_linking_does() {
+        assert_eq!(validate_account_search(" 720000032 ").unwrap(), "720000032");
+        let errors = validate_account_search("72-abc").unwrap_err();
+        assert!(errors.field("account_number").is_some());
+    }
+
     use super::*;
     use crate::api::ReadingBrief;
 

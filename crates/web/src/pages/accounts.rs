@@ -240,16 +240,25 @@ fn AddAccountDialog(on_close: Callback<()>, on_added: Callback<()>) -> impl Into
             }
         });
     };
-    let on_keydown = move |event: leptos::ev::KeyboardEvent| {
-        if event.key() == "Escape" {
-            on_close.run(());
+    let dialog = NodeRef::<leptos::html::Div>::new();
+    let on_keydown = move |event: leptos::ev::KeyboardEvent| match event.key().as_str() {
+        "Escape" => on_close.run(()),
+        // The focus stays in the dialog: Tab from its last control goes to its first.
+        "Tab" => {
+            if let Some(dialog) = dialog.get_untracked()
+                && keep_focus_inside(&dialog, event.shift_key())
+            {
+                event.prevent_default();
+            }
         }
+        _ => {}
     };
 
     view! {
         <div class="modal-backdrop" on:click=move |_| on_close.run(())></div>
-        <div class="modal card" role="dialog" aria-modal="true" aria-label="Добавление ЛС" on:keydown=on_keydown>
-            <h2>"Добавить лицевой счет"</h2>
+        <div class="modal card" role="dialog" aria-modal="true" aria-labelledby="dialog-title"
+            node_ref=dialog on:keydown=on_keydown>
+            <h2 id="dialog-title">"Добавить лицевой счет"</h2>
             <p class="lead">"Введите лицевой счет и сумму последнего платежа"</p>
             <Notice message=done.into() />
             <form on:submit=on_submit novalidate="">
@@ -290,4 +299,32 @@ fn AddAccountDialog(on_close: Callback<()>, on_added: Callback<()>) -> impl Into
             </form>
         </div>
     }
+}
+
+/// On Tab at the last control of `dialog` (Shift+Tab at the first), focuses the other end and
+/// says so: the caller then keeps the browser from moving the focus out.
+fn keep_focus_inside(dialog: &web_sys::HtmlElement, backwards: bool) -> bool {
+    use wasm_bindgen::JsCast;
+    let Ok(found) = dialog.query_selector_all(
+        "a[href], button:not([disabled]), input:not([disabled]), textarea, select",
+    ) else {
+        return false;
+    };
+    let controls: Vec<web_sys::HtmlElement> = (0..found.length())
+        .filter_map(|i| found.get(i)?.dyn_into().ok())
+        .collect();
+    let (Some(first), Some(last)) = (controls.first(), controls.last()) else {
+        return false;
+    };
+    let active = document().active_element();
+    let (edge, other) = if backwards {
+        (first, last)
+    } else {
+        (last, first)
+    };
+    if active.is_some_and(|active| active.is_same_node(Some(edge.as_ref()))) {
+        let _ = other.focus();
+        return true;
+    }
+    false
 }

@@ -148,7 +148,9 @@ pub fn ApplicationFormPage() -> impl IntoView {
 #[component]
 fn ApplicationForm(meter_id: i64, title: String) -> impl IntoView {
     let text = RwSignal::new(String::new());
+    // What the list shows, and the files themselves (not `Send`: kept on this thread).
     let files = RwSignal::new(Vec::<ChosenFile>::new());
+    let raw_files = StoredValue::new_local(Vec::<web_sys::File>::new());
     let errors = RwSignal::new(FormErrors::default());
     let pending = RwSignal::new(false);
     let input = NodeRef::<leptos::html::Input>::new();
@@ -157,22 +159,34 @@ fn ApplicationForm(meter_id: i64, title: String) -> impl IntoView {
     let text_error = move || errors.with(|e| e.field("text").map(str::to_owned));
     let files_error = move || errors.with(|e| e.field("files").map(str::to_owned));
 
+    // «ДОБАВИТЬ ФАЙЛ» adds to the files chosen before; the input is emptied, so the same file
+    // can be chosen again after it was removed.
     let on_files = move |_| {
         if let Some(el) = input.get_untracked() {
-            let (chosen, _) = chosen_files(&el);
-            errors.update(|e| e.set_field("files", check_files(&chosen)));
-            files.set(chosen);
+            let (chosen, raw) = chosen_files(&el);
+            el.set_value("");
+            files.update(|files| files.extend(chosen));
+            raw_files.update_value(|files| files.extend(raw));
+            errors.update(|e| e.set_field("files", files.with_untracked(|f| check_files(f))));
         }
+    };
+    let remove_file = move |index: usize| {
+        files.update(|files| {
+            files.remove(index);
+        });
+        raw_files.update_value(|files| {
+            files.remove(index);
+        });
+        errors.update(|e| e.set_field("files", files.with_untracked(|f| check_files(f))));
+        focus("files");
     };
     let on_submit = move |event: SubmitEvent| {
         event.prevent_default();
         if pending.get_untracked() {
             return;
         }
-        let Some(el) = input.get_untracked() else {
-            return;
-        };
-        let (chosen, raw) = chosen_files(&el);
+        let chosen = files.get_untracked();
+        let raw = raw_files.get_value();
         let body_text = match validate_application(&text.get_untracked(), &chosen) {
             Ok(t) => t,
             Err(invalid) => return show_errors(errors, invalid, &["text", "files"]),
@@ -222,7 +236,6 @@ fn ApplicationForm(meter_id: i64, title: String) -> impl IntoView {
                     id="text"
                     name="text"
                     rows="8"
-                    maxlength="4000"
                     aria-describedby="text-counter text-error"
                     aria-invalid=move || text_error().is_some().then_some("true")
                     prop:value=move || text.get()
@@ -251,8 +264,15 @@ fn ApplicationForm(meter_id: i64, title: String) -> impl IntoView {
                 <label for="files" class="button button-secondary">"ДОБАВИТЬ ФАЙЛ"</label>
                 <p class="hint" id="files-hint">"Фото или скан: JPEG, PNG или PDF, не более 5 файлов по 10 МБ."</p>
                 <ul class="file-list">
-                    {move || files.get().into_iter().map(|f| view! {
-                        <li>{f.name} " (" {file_size(f.size)} ")"</li>
+                    {move || files.get().into_iter().enumerate().map(|(index, f)| {
+                        let label = format!("Убрать файл {}", f.name);
+                        view! {
+                            <li>
+                                {f.name} " (" {file_size(f.size)} ") "
+                                <button type="button" class="link-button" aria-label=label
+                                    on:click=move |_| remove_file(index)>"Убрать"</button>
+                            </li>
+                        }
                     }).collect_view()}
                 </ul>
                 <p class="field-error" id="files-error">{files_error}</p>
@@ -378,8 +398,9 @@ fn chart(bars: &[Bar], unit: &str) -> AnyView {
             }
         })
         .collect_view();
+    // On a phone a year of bars is wider than the screen: the box scrolls, by keyboard too.
     view! {
-        <div class="chart">
+        <div class="chart" tabindex="0" aria-label="График расхода, прокручивается">
             <svg
                 viewBox=format!("0 0 {width} {height}")
                 width=width

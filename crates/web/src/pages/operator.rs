@@ -7,11 +7,11 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{self, Application, OperatorMeter};
+use crate::api::{self, Application, OperatorAccount, OperatorMeter};
 use crate::components::{Field, FormAlert, Notice, Submit, set_title, show_errors};
 use crate::forms::{
     CorrectionForm, FormErrors, QUEUE_FILTERS, change_field_label, parse_id, ru_date,
-    validate_answer,
+    validate_account_search, validate_answer,
 };
 use crate::pages::applications::{files_view, status_badge};
 use crate::pages::common::{Loaded, loaded_view};
@@ -208,6 +208,114 @@ fn ApplicationView(
     }
 }
 
+/// «Лицевые счета»: an account by its number, with its customers and its meters, whose data
+/// the operator may correct here too.
+#[component]
+pub fn OperatorAccountsPage() -> impl IntoView {
+    set_title("Лицевые счета клиентов");
+    let number = RwSignal::new(String::new());
+    let errors = RwSignal::new(FormErrors::default());
+    let pending = RwSignal::new(false);
+    let found: RwSignal<Option<OperatorAccount>> = RwSignal::new(None);
+    let on_submit = move |event: SubmitEvent| {
+        event.prevent_default();
+        if pending.get_untracked() {
+            return;
+        }
+        let wanted = match validate_account_search(&number.get_untracked()) {
+            Ok(wanted) => wanted,
+            Err(invalid) => return show_errors(errors, invalid, &["account_number"]),
+        };
+        pending.set(true);
+        errors.set(FormErrors::default());
+        found.set(None);
+        spawn_local(async move {
+            let result = api::operator_account(&wanted).await;
+            pending.set(false);
+            match result {
+                Ok(account) => found.set(Some(account)),
+                Err(problem) if problem.status == 404 => errors.set(FormErrors {
+                    summary: Some(format!("Лицевой счет {wanted} не найден.")),
+                    ..Default::default()
+                }),
+                Err(problem) => errors.set(FormErrors::from_problem(&problem, &[])),
+            }
+        });
+    };
+    view! {
+        <section aria-labelledby="page-title">
+            <h1 id="page-title">"Лицевые счета клиентов"</h1>
+            <form class="card" on:submit=on_submit novalidate="">
+                <FormAlert errors=errors />
+                <Field id="account_number" label="Номер лицевого счета" value=number errors=errors
+                    inputmode="numeric" placeholder="720000032" required=true />
+                <Submit label="Найти" pending=pending />
+            </form>
+            {move || found.get().map(|account| view! { <AccountView account=account /> })}
+        </section>
+    }
+}
+
+#[component]
+fn AccountView(account: OperatorAccount) -> impl IntoView {
+    let editing = RwSignal::new(None::<i64>);
+    let payment = match (&account.last_payment_amount, &account.last_payment_date) {
+        (Some(amount), Some(date)) => format!("{amount} ₽ от {}", ru_date(date)),
+        (Some(amount), None) => format!("{amount} ₽"),
+        _ => "—".to_owned(),
+    };
+    view! {
+        <div class="card">
+            <h2>{format!("Лицевой счет {}", account.number)}</h2>
+            <dl class="facts">
+                <div><dt>"Адрес"</dt><dd>{account.address.clone()}</dd></div>
+                <div><dt>"Последний платеж"</dt><dd>{payment}</dd></div>
+            </dl>
+            <h3>"Клиенты"</h3>
+            {if account.customers.is_empty() {
+                view! { <p class="muted">"Лицевой счет никто не добавил в личный кабинет."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="plain-list">
+                        {account.customers.iter().map(|c| view! {
+                            <li>
+                                {c.full_name.clone()} " · " {c.email.clone()} " · " {c.phone.clone()}
+                                {(c.status != "active").then_some(" (ожидает активации)")}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </div>
+        // One editor at a time: its fields' ids are the API's field names.
+        {account.meters.iter().map(|m| {
+            let id = m.id;
+            let meter: Loaded<OperatorMeter> = RwSignal::new(Some(Ok(m.clone())));
+            let title = format!("Прибор учета {} {}", m.name, m.serial_number);
+            let dates = format!(
+                "Поверка: последняя {}, следующая {}",
+                m.last_verification.as_deref().map_or("—".into(), ru_date),
+                m.next_verification.as_deref().map_or("—".into(), ru_date),
+            );
+            view! {
+                <section class="card" aria-label=title.clone()>
+                    <h2>{title.clone()}</h2>
+                    <p class="muted">{dates}</p>
+                    <Show
+                        when=move || editing.get() == Some(id)
+                        fallback=move || view! {
+                            <button type="button" class="button button-secondary"
+                                on:click=move |_| editing.set(Some(id))>"Исправить данные"</button>
+                        }
+                    >
+                        <MeterEditor meter=meter application_id=None />
+                    </Show>
+                </section>
+            }
+        }).collect_view()}
+    }
+}
+
 #[component]
 fn MeterCorrection(meter_id: i64, application_id: Option<i64>) -> impl IntoView {
     let meter: Loaded<OperatorMeter> = RwSignal::new(None);
@@ -215,10 +323,21 @@ fn MeterCorrection(meter_id: i64, application_id: Option<i64>) -> impl IntoView 
     view! {
         <section class="card" aria-labelledby="correction-title">
             <h2 id="correction-title">"Данные прибора учета"</h2>
-            {loaded_view(meter, move |m: &OperatorMeter| view! {
-                <MeterForm meter=m.clone() application_id=application_id target=meter />
-            })}
+            <MeterEditor meter=meter application_id=application_id />
         </section>
+    }
+}
+
+/// The correction form of a meter, rebuilt with the saved data after each change; the notice of
+/// the save outlives the rebuild.
+#[component]
+fn MeterEditor(meter: Loaded<OperatorMeter>, application_id: Option<i64>) -> impl IntoView {
+    let done = RwSignal::new(None::<String>);
+    view! {
+        <Notice message=done.into() />
+        {loaded_view(meter, move |m: &OperatorMeter| view! {
+            <MeterForm meter=m.clone() application_id=application_id target=meter done=done />
+        })}
     }
 }
 
@@ -227,6 +346,7 @@ fn MeterForm(
     meter: OperatorMeter,
     application_id: Option<i64>,
     target: Loaded<OperatorMeter>,
+    done: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let initial = CorrectionForm::of(&meter);
     let serial = RwSignal::new(initial.serial_number);
@@ -234,7 +354,6 @@ fn MeterForm(
     let next = RwSignal::new(initial.next_verification);
     let errors = RwSignal::new(FormErrors::default());
     let pending = RwSignal::new(false);
-    let done = RwSignal::new(None::<String>);
     let changes = meter.changes.clone();
     let id = meter.id;
     let meter = StoredValue::new(meter);
@@ -254,11 +373,17 @@ fn MeterForm(
         };
         pending.set(true);
         errors.set(FormErrors::default());
+        done.set(None);
         spawn_local(async move {
             let result = api::correct_meter(id, &body).await;
             pending.set(false);
             match result {
-                Ok(updated) => target.set(Some(Ok(updated))),
+                Ok(updated) => {
+                    done.set(Some(
+                        "Данные прибора учета сохранены, изменение записано в журнал.".into(),
+                    ));
+                    target.set(Some(Ok(updated)));
+                }
                 Err(problem) => {
                     let invalid = FormErrors::from_problem(&problem, &CorrectionForm::FIELDS);
                     show_errors(errors, invalid, &CorrectionForm::FIELDS);
@@ -269,7 +394,6 @@ fn MeterForm(
     };
     view! {
         <form on:submit=on_submit novalidate="">
-            <Notice message=done.into() />
             <FormAlert errors=errors />
             <Field id="serial_number" label="Заводской номер" value=serial errors=errors required=true />
             <div class="field-row">

@@ -193,7 +193,13 @@ fn ReadingRow(meter: Meter) -> impl IntoView {
     let form = if accepts {
         let described = {
             let error_id = error_id.clone();
-            move || error.with(Option::is_some).then(|| error_id.clone())
+            move || {
+                let previous = format!("previous-{id}");
+                match error.with(Option::is_some) {
+                    true => format!("{previous} {error_id}"),
+                    false => previous,
+                }
+            }
         };
         view! {
             <form class="reading-form" on:submit=on_submit novalidate="">
@@ -219,6 +225,9 @@ fn ReadingRow(meter: Meter) -> impl IntoView {
                         />
                         <span class="unit">{unit}</span>
                     </div>
+                    <p class="hint" id=format!("previous-{id}")>
+                        "Предыдущие показания " <strong>{previous_value}</strong>
+                    </p>
                     <div role="alert">
                         {move || error.get().map(|message| view! {
                             <p class="field-error" id=error_id.clone()>{message}</p>
@@ -254,6 +263,7 @@ fn ReadingRow(meter: Meter) -> impl IntoView {
     } else {
         let (code, detail) = refusal.unwrap_or_default();
         view! {
+            <p>"Предыдущие показания " <strong>{previous_value}</strong></p>
             <div class="alert alert-error">
                 <p>{detail}</p>
                 {(code == "verification_expired").then(|| view! {
@@ -265,18 +275,14 @@ fn ReadingRow(meter: Meter) -> impl IntoView {
     };
 
     view! {
+        // As in the manual: the date of the previous reading beside the meter, its value under
+        // the new one.
         <section class="card meter-row" aria-labelledby=labelled_by>
-            <h2 id=title_id>{title}</h2>
-            <dl class="facts">
-                <div>
-                    <dt>"Предыдущие показания"</dt>
-                    <dd><strong>{previous_value}</strong></dd>
-                </div>
-                <div>
-                    <dt>"Дата"</dt>
-                    <dd>{previous_date}</dd>
-                </div>
-            </dl>
+            <div class="meter-row-head">
+                <h2 id=title_id>{title}</h2>
+                <p class="muted">"Предыдущие показания " {previous_date}</p>
+            </div>
+
             {move || current.get().map(|r| current_reading_view(&r))}
             <Notice message=done.into() />
             {form}
