@@ -188,7 +188,7 @@ pub struct OutboxRecord {
 /// The database: reads and single-statement writes, and units of work.
 #[async_trait]
 pub trait Store:
-    RequestReads + IdentityStore + AccountStore + ApplicationStore + Send + Sync + 'static
+    RequestReads + Submissions + IdentityStore + AccountStore + ApplicationStore + Send + Sync + 'static
 {
     /// Which backend this is, for logs and `/readyz`.
     fn backend(&self) -> &'static str;

@@ -5,8 +5,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::sql::{request, sql_backend};
 use super::{
-    AccountMeters, AccountRecord, LinkedAccount, MeterRecord, ReadingRecord, StoreResult,
-    SubmissionBasis, UserRecord,
+    AccountMeters, AccountRecord, LinkedAccount, MeterRecord, NewReading, ReadingRecord,
+    StoreResult, SubmissionBasis, UserRecord,
 };
 
 /// The production backend: several API instances may share one database.
@@ -18,8 +18,6 @@ impl PgStore {
     const BACKEND: &'static str = "postgres";
     /// PostgreSQL numbers its placeholders.
     const NUMBERED: bool = true;
-    /// A data-changing statement may run inside `WITH`: a submission is saved by one statement.
-    const DML_IN_WITH: bool = true;
 
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let pool = PgPoolOptions::new()
@@ -134,6 +132,30 @@ impl super::RequestReads for PgStore {
         sqlx::query_as(request::READINGS_OF_METER)
             .bind(meter_id)
             .fetch_all(&self.pool)
+            .await
+    }
+}
+
+#[async_trait::async_trait]
+impl super::Submissions for PgStore {
+    async fn save_reading_if_unchanged(
+        &self,
+        reading: &NewReading<'_>,
+        revision: i64,
+    ) -> StoreResult<Option<ReadingRecord>> {
+        sqlx::query_as(request::SAVE_READING_IF_UNCHANGED)
+            .bind(reading.meter_id)
+            .bind(reading.billing_month)
+            .bind(reading.value)
+            .bind(reading.taken_on)
+            .bind(reading.source.as_str())
+            .bind(reading.submitted_by)
+            .bind(reading.consumption)
+            .bind(i64::from(reading.rollover))
+            .bind(i64::from(reading.confirmed_implausible))
+            .bind(reading.now)
+            .bind(revision)
+            .fetch_optional(&self.pool)
             .await
     }
 }

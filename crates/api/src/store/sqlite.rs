@@ -8,13 +8,15 @@ use sqlx::sqlite::{
 };
 
 use super::sql::sql_backend;
-use super::sqlite_inline::InlineReads;
+use super::sqlite_inline::{InlineReads, SubmissionWriter};
 
 /// The embedded default: one file in WAL mode, migrated at start.
 pub struct SqliteStore {
     pool: SqlitePool,
     /// The reads of nearly every request, on the calling thread (see `sqlite_inline`).
     pub(super) inline: InlineReads,
+    /// Saves submissions in one hop to a blocking thread (see `sqlite_inline`).
+    pub(super) submissions: Arc<SubmissionWriter>,
     /// Units of work of this process take turns to write (see `begin_write`).
     writer: Arc<tokio::sync::Mutex<()>>,
 }
@@ -23,8 +25,6 @@ impl SqliteStore {
     const BACKEND: &'static str = "sqlite";
     /// Bulk statements bind by position (`?`): see `sql::placeholders`.
     const NUMBERED: bool = false;
-    /// `WITH` takes only a `SELECT`: a submission is saved by a unit of work of two statements.
-    const DML_IN_WITH: bool = false;
 
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?
@@ -48,7 +48,8 @@ impl SqliteStore {
         sqlx::migrate!("../../migrations/sqlite").run(&pool).await?;
         Ok(Self {
             pool,
-            inline: InlineReads::new(path),
+            inline: InlineReads::new(path.clone()),
+            submissions: Arc::new(SubmissionWriter::new(path)),
             writer: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
@@ -72,7 +73,7 @@ impl SqliteStore {
     }
 
     /// The turn to write, for units of work and for single statements that write alike.
-    async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    pub(super) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
         Some(self.writer.clone().lock_owned().await)
     }
 }

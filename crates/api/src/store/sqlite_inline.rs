@@ -1,4 +1,5 @@
-//! [`RequestReads`] for SQLite, answered on the calling thread through rusqlite.
+//! [`RequestReads`] for SQLite, answered on the calling thread through rusqlite, and
+//! [`Submissions`], saved through rusqlite on a blocking thread.
 //!
 //! sqlx runs each SQLite connection on a thread of its own: a query is a message to that thread
 //! and its rows a message back, two thread wake-ups that cost several times the query itself (on
@@ -6,17 +7,21 @@
 //! few rows by key, so they run where they are asked, on connections of their own. In WAL mode
 //! readers never wait for the writer, and every read sees everything committed before it began,
 //! so a change a handler makes through sqlx is visible to the next request's reads here.
+//!
+//! A submission's unit of work (two statements and a commit that waits for the disk) holds the
+//! database's one write lock: through sqlx that is four hops to the connection's thread and
+//! back while it is held, here one hop to a blocking thread for all of it.
 
 use std::path::PathBuf;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, Row, named_params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, named_params};
 
 use super::sql::request;
 use super::{
-    AccountMeters, AccountRecord, LinkedAccount, MeterRecord, ReadingRecord, RequestReads,
-    SqliteStore, StoreResult, SubmissionBasis, UserRecord,
+    AccountMeters, AccountRecord, LinkedAccount, MeterRecord, NewReading, ReadingRecord,
+    RequestReads, SqliteStore, StoreResult, SubmissionBasis, Submissions, UserRecord,
 };
 
 /// Idle read connections to one database file, opened on first need: at most as many as threads
@@ -87,6 +92,115 @@ impl InlineReads {
                 .query_row(params, row)
                 .optional()
         })
+    }
+}
+
+/// The connection that saves submissions, opened on first need; used only with the store's
+/// turn to write, so never by two threads at once.
+pub struct SubmissionWriter {
+    path: PathBuf,
+    connection: Mutex<Option<Connection>>,
+}
+
+/// A submission's values, owned, for the blocking thread.
+struct SubmittedReading {
+    meter_id: i64,
+    billing_month: String,
+    value: i64,
+    taken_on: String,
+    source: &'static str,
+    submitted_by: i64,
+    consumption: Option<i64>,
+    rollover: bool,
+    confirmed_implausible: bool,
+    now: i64,
+}
+
+impl SubmissionWriter {
+    pub fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            connection: Mutex::new(None),
+        }
+    }
+
+    /// As the sqlx pool opens its connections: every commit durable (`synchronous = FULL`),
+    /// foreign keys checked.
+    fn open(&self) -> rusqlite::Result<Connection> {
+        let connection = Connection::open(&self.path)?;
+        connection.busy_timeout(Duration::from_secs(10))?;
+        connection.pragma_update(None, "synchronous", "FULL")?;
+        connection.pragma_update(None, "foreign_keys", true)?;
+        Ok(connection)
+    }
+
+    fn save(
+        &self,
+        reading: &SubmittedReading,
+        revision: i64,
+    ) -> StoreResult<Option<ReadingRecord>> {
+        let mut slot = self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if slot.is_none() {
+            *slot = Some(self.open().map_err(driver_error)?);
+        }
+        let connection = slot.as_mut().expect("opened above");
+        let mut save = || -> rusqlite::Result<Option<ReadingRecord>> {
+            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let moved = tx
+                .prepare_cached(request::NEXT_REVISION)?
+                .execute(named_params! {"$1": reading.meter_id, "$11": revision})?;
+            if moved == 0 {
+                return Ok(None);
+            }
+            let saved = tx.prepare_cached(request::SAVE_READING)?.query_row(
+                named_params! {
+                    "$1": reading.meter_id,
+                    "$2": reading.billing_month,
+                    "$3": reading.value,
+                    "$4": reading.taken_on,
+                    "$5": reading.source,
+                    "$6": reading.submitted_by,
+                    "$7": reading.consumption,
+                    "$8": reading.rollover,
+                    "$9": reading.confirmed_implausible,
+                    "$10": reading.now,
+                },
+                self::reading,
+            )?;
+            tx.commit()?;
+            Ok(Some(saved))
+        };
+        save().map_err(driver_error)
+    }
+}
+
+#[async_trait::async_trait]
+impl Submissions for SqliteStore {
+    async fn save_reading_if_unchanged(
+        &self,
+        reading: &NewReading<'_>,
+        revision: i64,
+    ) -> StoreResult<Option<ReadingRecord>> {
+        let reading = SubmittedReading {
+            meter_id: reading.meter_id,
+            billing_month: reading.billing_month.to_owned(),
+            value: reading.value,
+            taken_on: reading.taken_on.to_owned(),
+            source: reading.source.as_str(),
+            submitted_by: reading.submitted_by,
+            consumption: reading.consumption,
+            rollover: reading.rollover,
+            confirmed_implausible: reading.confirmed_implausible,
+            now: reading.now,
+        };
+        let _turn = self.write_turn().await;
+        let writer = Arc::clone(&self.submissions);
+        tokio::task::spawn_blocking(move || writer.save(&reading, revision))
+            .await
+            .map_err(|e| sqlx::Error::AnyDriverError(Box::new(e)))?
     }
 }
 
@@ -344,6 +458,7 @@ mod tests {
             (request::METERS_OF_USER_ACCOUNT, METER_COLUMNS),
             (request::METER_OF_USER, METER_COLUMNS),
             (request::RECENT_READINGS, READING_COLUMNS),
+            (request::SAVE_READING, READING_COLUMNS),
             (
                 request::METER_FOR_SUBMISSION,
                 [

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use api::store::{
-    self, NewSession, NewUser, OutgoingMail, RefreshOutcome, Role, Store, TokenOutcome,
-    TokenPurpose, is_unique_violation,
+    self, AccountData, MeterData, NewReading, NewSession, NewUser, OutgoingMail, ReadingSource,
+    RefreshOutcome, Role, Store, TokenOutcome, TokenPurpose, is_unique_violation,
 };
 
 use crate::helpers::random_suffix;
@@ -359,5 +359,101 @@ async fn concurrent_senders_never_claim_the_same_message() {
         let before = all.len();
         all.dedup();
         assert_eq!((before, all.len()), (20, 20), "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn a_submission_is_saved_only_at_the_revision_it_was_decided_at() {
+    for (name, store, _dir) in backends().await {
+        let user = insert_user(store.as_ref(), "revision@mail.ru").await;
+        let mut tx = store.begin().await.unwrap();
+        let account = tx
+            .insert_accounts(
+                &[AccountData {
+                    number: "720000001",
+                    address: "г. Пенза",
+                    last_payment_kopecks: Some(50_000),
+                    last_payment_date: None,
+                }],
+                1_000,
+            )
+            .await
+            .unwrap()[0]
+            .0;
+        let meter = tx
+            .insert_meters(
+                &[MeterData {
+                    account_id: account,
+                    name: "ГВС1",
+                    kind: "hot_water",
+                    serial_number: "23_0000001",
+                    place: "",
+                    installed_on: None,
+                    last_verification: None,
+                    next_verification: None,
+                    whole_digits: 5,
+                    decimals: 3,
+                }],
+                1_000,
+            )
+            .await
+            .unwrap()[0]
+            .0;
+        tx.request_link(user, account, 1_000).await.unwrap();
+        tx.activate_link(user, account, 1_000).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let revision = |store: Arc<dyn Store>| async move {
+            store
+                .meter_for_submission(user, meter, "2026-12")
+                .await
+                .unwrap()
+                .unwrap()
+                .revision
+        };
+        let read_at = revision(store.clone()).await;
+        let reading = |value| NewReading {
+            meter_id: meter,
+            billing_month: "2026-12",
+            value,
+            taken_on: "2026-12-04",
+            source: ReadingSource::Customer,
+            submitted_by: user,
+            consumption: None,
+            rollover: false,
+            confirmed_implausible: false,
+            now: 2_000,
+        };
+        let saved = store
+            .save_reading_if_unchanged(&reading(9), read_at)
+            .await
+            .unwrap();
+        assert_eq!(saved.map(|r| r.value), Some(9), "{name}");
+        // Decided at the same revision, but something was saved since: nothing is saved.
+        let stale = store
+            .save_reading_if_unchanged(&reading(1), read_at)
+            .await
+            .unwrap();
+        assert!(stale.is_none(), "{name}");
+        assert_eq!(revision(store.clone()).await, read_at + 1, "{name}");
+        let kept = store.readings_of_meter(meter).await.unwrap();
+        assert_eq!(
+            kept.iter().map(|r| r.value).collect::<Vec<_>>(),
+            [9],
+            "{name}"
+        );
+
+        // Billing's changes to the readings move the revision on too.
+        let mut tx = store.begin().await.unwrap();
+        tx.readings_changed(&[meter]).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(revision(store.clone()).await, read_at + 2, "{name}");
+        // A stranger's submission basis is not there at all.
+        let stranger = insert_user(store.as_ref(), "stranger@mail.ru").await;
+        let theirs = store
+            .meter_for_submission(stranger, meter, "2026-12")
+            .await
+            .unwrap();
+        assert!(theirs.is_none(), "{name}");
     }
 }

@@ -7,8 +7,6 @@ macro_rules! accounts_sql {
                                        last_payment_date FROM personal_accounts";
             pub const METER: &str = crate::store::sql::select_meters!();
             pub const READING: &str = crate::store::sql::select_readings!();
-            pub const READING_COLUMNS: &str = "id, meter_id, billing_month, value, taken_on, \
-                source, status, reason, consumption, rollover, updated_at";
         }
 
         /// Rows of `select` whose `column` is one of `keys`, asked in chunks of at most
@@ -155,73 +153,6 @@ macro_rules! accounts_sql {
                 sqlx::query_as("SELECT id, name, created_at, revoked_at FROM api_keys ORDER BY id")
                     .fetch_all(&self.pool)
                     .await
-            }
-
-            async fn save_reading_if_unchanged(
-                &self,
-                reading: &crate::store::NewReading<'_>,
-                revision: i64,
-            ) -> crate::store::StoreResult<Option<crate::store::ReadingRecord>> {
-                const COLUMNS: &str = "meter_id, billing_month, value, taken_on, source, status, \
-                    submitted_by, consumption, rollover, confirmed_implausible, export_seq, \
-                    created_at, updated_at";
-                const VALUES: &str = "$1, $2, $3, $4, $5, 'sent', $6, $7, $8, $9, NULL, $10, $10";
-                const NEXT_REVISION: &str = "UPDATE meters SET revision = revision + 1 WHERE id = $1";
-                let upsert = format!(
-                    "ON CONFLICT (meter_id, billing_month) DO UPDATE SET \
-                        value = excluded.value, taken_on = excluded.taken_on, \
-                        source = excluded.source, status = 'sent', reason = NULL, \
-                        submitted_by = excluded.submitted_by, \
-                        consumption = excluded.consumption, rollover = excluded.rollover, \
-                        confirmed_implausible = excluded.confirmed_implausible, \
-                        export_seq = NULL, updated_at = excluded.updated_at \
-                     RETURNING {}",
-                    account_queries::READING_COLUMNS
-                );
-                let bound = |sql: String| {
-                    sqlx::query_as::<_, crate::store::ReadingRecord>(sqlx::AssertSqlSafe(sql))
-                        .bind(reading.meter_id)
-                        .bind(reading.billing_month)
-                        .bind(reading.value)
-                        .bind(reading.taken_on)
-                        .bind(reading.source.as_str())
-                        .bind(reading.submitted_by)
-                        .bind(reading.consumption)
-                        .bind(i64::from(reading.rollover))
-                        .bind(i64::from(reading.confirmed_implausible))
-                        .bind(reading.now)
-                        .bind(revision)
-                };
-                if $store::DML_IN_WITH {
-                    // One statement and no transaction around it: the UPDATE holds the meter's
-                    // row until the statement ends, and one waiting for it finds the revision
-                    // moved on once it gets the row, and so saves nothing.
-                    bound(format!(
-                        "WITH meter AS ({NEXT_REVISION} AND revision = $11 RETURNING id) \
-                         INSERT INTO readings ({COLUMNS}) SELECT {VALUES} FROM meter {upsert}"
-                    ))
-                    .fetch_optional(&self.pool)
-                    .await
-                } else {
-                    let (mut tx, _turn) = self.begin_write().await?;
-                    let moved = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "{NEXT_REVISION} AND revision = $2"
-                    )))
-                        .bind(reading.meter_id)
-                        .bind(revision)
-                        .execute(&mut *tx)
-                        .await?;
-                    if moved.rows_affected() == 0 {
-                        return Ok(None);
-                    }
-                    let saved = bound(format!(
-                        "INSERT INTO readings ({COLUMNS}) VALUES ({VALUES}) {upsert}"
-                    ))
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    Ok(Some(saved))
-                }
             }
         }
 

@@ -42,6 +42,64 @@ pub const METER_FOR_SUBMISSION: &str = "SELECT m.id, m.account_id, m.name, m.kin
        WHERE q.meter_id = m.id AND q.billing_month < $3 ORDER BY q.billing_month DESC LIMIT 1) \
      WHERE m.id = $1 AND l.user_id = $2 AND l.status = 'active'";
 
+// A submitted reading saved: `$1` meter, `$2` billing month, `$3` value, `$4` date taken, `$5`
+// source, `$6` submitted by, `$7` consumption, `$8` rollover, `$9` confirmed implausible, `$10`
+// now; `$11` the meter's revision it was decided at. The reading of its month is replaced.
+macro_rules! next_revision {
+    () => {
+        "UPDATE meters SET revision = revision + 1 WHERE id = $1 AND revision = $11"
+    };
+}
+macro_rules! insert_submitted {
+    () => {
+        "INSERT INTO readings (meter_id, billing_month, value, taken_on, source, status, \
+         submitted_by, consumption, rollover, confirmed_implausible, export_seq, created_at, \
+         updated_at) "
+    };
+}
+macro_rules! submitted_values {
+    () => {
+        "$1, $2, $3, $4, $5, 'sent', $6, $7, $8, $9, NULL, $10, $10"
+    };
+}
+macro_rules! replacing_the_months_reading {
+    () => {
+        " ON CONFLICT (meter_id, billing_month) DO UPDATE SET \
+         value = excluded.value, taken_on = excluded.taken_on, source = excluded.source, \
+         status = 'sent', reason = NULL, submitted_by = excluded.submitted_by, \
+         consumption = excluded.consumption, rollover = excluded.rollover, \
+         confirmed_implausible = excluded.confirmed_implausible, export_seq = NULL, \
+         updated_at = excluded.updated_at \
+         RETURNING id, meter_id, billing_month, value, taken_on, source, status, reason, \
+         consumption, rollover, updated_at"
+    };
+}
+
+/// SQLite, in one unit of work: moves the meter to its next revision if it is still at `$11`…
+pub const NEXT_REVISION: &str = next_revision!();
+/// …and if it was, saves the reading.
+pub const SAVE_READING: &str = concat!(
+    insert_submitted!(),
+    "VALUES (",
+    submitted_values!(),
+    ")",
+    replacing_the_months_reading!()
+);
+
+/// PostgreSQL, both in one statement with no transaction around it: the UPDATE holds the meter's
+/// row until the statement ends, and one waiting for that row finds the revision moved on once
+/// it gets it, and so saves nothing.
+pub const SAVE_READING_IF_UNCHANGED: &str = concat!(
+    "WITH meter AS (",
+    next_revision!(),
+    " RETURNING id) ",
+    insert_submitted!(),
+    "SELECT ",
+    submitted_values!(),
+    " FROM meter",
+    replacing_the_months_reading!()
+);
+
 pub const RECENT_READINGS: &str = concat!(
     select_readings!(),
     " JOIN meters m ON m.id = r.meter_id \
