@@ -1,12 +1,18 @@
 //! `cargo xtask web`: builds the browser SPA (`crates/web`) into `crates/web/dist`.
 //!
-//! 1. `cargo build -p web --target wasm32-unknown-unknown --profile wasm-release`;
-//! 2. wasm-bindgen, used as a library (`wasm-bindgen-cli-support`, pinned with `=` to the
-//!    `wasm-bindgen` in Cargo.lock), so nothing has to be installed or downloaded;
-//! 3. `wasm-opt -Oz` when binaryen is installed (skipped with a note otherwise);
-//! 4. content-hashed names under `dist/assets/` (served with a one-year immutable cache) and
+//! 1. `cargo build -p web --target wasm32-unknown-unknown --profile wasm-release`, linked with
+//!    its relocations (`.cargo/config.toml`);
+//! 2. wasm-split, as a library (`wasm_split_cli_support`): each group of pages (`lazy_pages!`
+//!    in `crates/web/src/app.rs`) and the code only it uses become modules of their own, which
+//!    a small generated module loads when a page of the group is first opened, so the first
+//!    page (the login form) downloads only what it needs;
+//! 3. wasm-bindgen on the main module, used as a library (`wasm-bindgen-cli-support`, pinned
+//!    with `=` to the `wasm-bindgen` in Cargo.lock), so nothing has to be installed or
+//!    downloaded;
+//! 4. `wasm-opt -Oz` on every module when binaryen is installed (skipped with a note otherwise);
+//! 5. content-hashed names under `dist/assets/` (served with a one-year immutable cache) and
 //!    `dist/index.html` (served with `no-cache`) that refers to them;
-//! 5. each asset also precompressed at the highest levels (`.br`, `.gz`): the server sends
+//! 6. each asset also precompressed at the highest levels (`.br`, `.gz`): the server sends
 //!    those to browsers that accept them instead of compressing on the fly at a fast level.
 
 use std::io::Write;
@@ -64,19 +70,50 @@ pub fn build() -> anyhow::Result<()> {
     if staging.exists() {
         std::fs::remove_dir_all(&staging)?;
     }
+    std::fs::create_dir_all(&staging)?;
+    // The pages' `#[lazy_route]`s become modules of their own, and code only they use with
+    // them; the main module keeps what the first page needs. Names are placeholders until the
+    // files are hashed (see `Bundle::name`).
+    let raw = std::fs::read(&input)?;
+    let main_split = staging.join("web_split.wasm");
+    let split = wasm_split_cli_support::transform({
+        let mut options = wasm_split_cli_support::Options::new(&raw);
+        options.output_dir = &staging;
+        options.main_out_path = &main_split;
+        options.link_name = LINK_MODULE;
+        options.main_module = MAIN_MODULE;
+        options
+    })
+    .map_err(|e| anyhow::anyhow!("wasm-split failed: {e:?}"))?;
     wasm_bindgen_cli_support::Bindgen::new()
-        .input_path(&input)
+        .input_path(&main_split)
         .out_name("web")
         .web(true)?
+        .keep_lld_exports(true)
+        .demangle(false)
         .omit_default_module_path(false)
         .typescript(false)
         .generate(&staging)
         .context("wasm-bindgen failed")?;
     let bg = staging.join("web_bg.wasm");
     optimise(&bg)?;
+    for chunk in &split.split_modules {
+        optimise(chunk)?;
+    }
 
-    let js = std::fs::read(staging.join("web.js"))?;
-    let wasm = std::fs::read(&bg)?;
+    let bundle = Bundle::name(
+        std::fs::read_to_string(staging.join("web.js"))?,
+        std::fs::read(&bg)?,
+        std::fs::read_to_string(staging.join(LINK_MODULE))?,
+        split
+            .split_modules
+            .iter()
+            .map(|path| {
+                let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+                Ok((format!("./{stem}.wasm"), std::fs::read(path)?))
+            })
+            .collect::<anyhow::Result<_>>()?,
+    );
     let css = std::fs::read(crate_dir.join("style.css")).context("crates/web/style.css")?;
     let template =
         std::fs::read_to_string(crate_dir.join("index.html")).context("crates/web/index.html")?;
@@ -84,17 +121,35 @@ pub fn build() -> anyhow::Result<()> {
     let dist = crate_dir.join("dist");
     let assets = dist.join("assets");
     std::fs::create_dir_all(&assets)?;
-    let js_name = format!("web-{}.js", short_hash(&js));
-    let wasm_name = format!("web-{}_bg.wasm", short_hash(&wasm));
     let css_name = format!("style-{}.css", short_hash(&css));
+    let (js_name, wasm_name) = (bundle.js.0.clone(), bundle.wasm.0.clone());
+    let mut files: Vec<(String, Vec<u8>, bool)> = vec![
+        (bundle.wasm.0, bundle.wasm.1, true),
+        (bundle.js.0, bundle.js.1.into_bytes(), true),
+        (css_name.clone(), css, true),
+        // The glue imports it, so it comes with the first page; the modules it loads do not.
+        (bundle.link.0, bundle.link.1.into_bytes(), true),
+    ];
+    files.extend(
+        bundle
+            .chunks
+            .into_iter()
+            .map(|(name, bytes)| (name, bytes, false)),
+    );
     let mut sizes = Vec::new();
-    for (name, bytes) in [(&wasm_name, &wasm), (&js_name, &js), (&css_name, &css)] {
+    for (name, bytes, first_page) in &files {
         let gzipped = gzip(bytes)?;
         let brotli = brotli(bytes)?;
         std::fs::write(assets.join(name), bytes)?;
         std::fs::write(assets.join(format!("{name}.gz")), &gzipped)?;
         std::fs::write(assets.join(format!("{name}.br")), &brotli)?;
-        sizes.push((name.clone(), bytes.len(), gzipped.len(), brotli.len()));
+        sizes.push((
+            name.clone(),
+            bytes.len(),
+            gzipped.len(),
+            brotli.len(),
+            *first_page,
+        ));
     }
     // Inline JS of dependencies (`#[wasm_bindgen(inline_js)]`) is imported relative to the
     // glue; its directory names already carry a hash.
@@ -124,10 +179,7 @@ pub fn build() -> anyhow::Result<()> {
             .strip_suffix(".gz")
             .or_else(|| name.strip_suffix(".br"))
             .unwrap_or(&name);
-        let current = [&js_name, &wasm_name, &css_name]
-            .iter()
-            .any(|current| *current == base)
-            || name == "snippets";
+        let current = files.iter().any(|(current, ..)| current == base) || name == "snippets";
         if !current {
             std::fs::remove_file(entry.path())
                 .with_context(|| format!("cannot remove {}", entry.path().display()))?;
@@ -136,16 +188,74 @@ pub fn build() -> anyhow::Result<()> {
 
     println!("SPA built into {}", dist.display());
     let (mut total_gzip, mut total_brotli) = (0, 0);
-    for (name, raw, gzipped, brotli) in sizes {
-        total_gzip += gzipped;
-        total_brotli += brotli;
-        println!("  assets/{name:<32} {raw:>8} bytes, {gzipped:>7} gzip, {brotli:>7} brotli");
+    for (name, raw, gzipped, brotli, first_page) in sizes {
+        if first_page {
+            total_gzip += gzipped;
+            total_brotli += brotli;
+        }
+        let when = if first_page {
+            ""
+        } else {
+            " (when its page opens)"
+        };
+        println!("  assets/{name:<40} {raw:>8} bytes, {gzipped:>7} gzip, {brotli:>7} brotli{when}");
     }
     println!(
         "  first page transfer without index.html: {total_gzip} bytes gzip, {total_brotli} \
          bytes brotli"
     );
     Ok(())
+}
+
+/// The module wasm-split writes to load the split modules (it imports `initSync` from the main
+/// module's glue), and the glue's name as that module first refers to it.
+const LINK_MODULE: &str = "./split.js";
+const MAIN_MODULE: &str = "./web.js";
+
+/// The glue, the main module, the link module and the split modules under their final names.
+struct Bundle {
+    js: (String, String),
+    wasm: (String, Vec<u8>),
+    link: (String, String),
+    chunks: Vec<(String, Vec<u8>)>,
+}
+
+impl Bundle {
+    /// The glue imports the link module and the link module imports the glue, so neither name
+    /// can be a hash of its own file: all four kinds are named by one hash of every module (the
+    /// glue and the link module are generated from them), split modules by their own too.
+    fn name(js: String, wasm: Vec<u8>, link: String, split: Vec<(String, Vec<u8>)>) -> Self {
+        let mut all = Sha256::new();
+        all.update(&wasm);
+        let mut chunks = Vec::new();
+        let mut link_text = link;
+        for (placeholder, bytes) in split {
+            all.update(&bytes);
+            let name = format!("page-{}.wasm", short_hash(&bytes));
+            link_text = link_text.replace(&format!("\"{placeholder}\""), &format!("\"./{name}\""));
+            chunks.push((name, bytes));
+        }
+        let build = hex::encode(&all.finalize()[..8]);
+        let js_name = format!("web-{build}.js");
+        let link_name = format!("split-{build}.js");
+        let link_text = link_text.replacen(
+            &format!("from \"{MAIN_MODULE}\""),
+            &format!("from \"./{js_name}\""),
+            1,
+        );
+        // Only where the glue imports it (once per group of pages): the main module's imports
+        // keep the name they have.
+        let js = js.replace(
+            &format!("from \"{LINK_MODULE}\""),
+            &format!("from \"./{link_name}\""),
+        );
+        Self {
+            js: (js_name, js),
+            wasm: (format!("web-{build}_bg.wasm"), wasm),
+            link: (link_name, link_text),
+            chunks,
+        }
+    }
 }
 
 /// The glue generator and the runtime must be the same version, or the page fails at start

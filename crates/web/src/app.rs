@@ -1,10 +1,11 @@
 //! The shell (top bar, ☰ side menu, footer with the hotline) and the routes.
 
 use leptos::prelude::*;
+use leptos::wasm_split::SplitLoaderError;
 use leptos_router::NavigateOptions;
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::path;
+use leptos_router::{Lazy, LazyRoute, path};
 
 use crate::api;
 use crate::components::focus;
@@ -45,79 +46,149 @@ pub fn App() -> impl IntoView {
             <TopBar />
             <main id="main" tabindex="-1">
                 <Routes fallback=NotFoundPage>
+                    // The login page comes with the first load; every other page is a module of
+                    // its own, loaded when it is first opened (see `lazy_pages!`).
                     <Route path=path!("/login") view=LoginPage />
-                    <Route path=path!("/register") view=RegisterPage />
-                    <Route path=path!("/forgot-password") view=ForgotPasswordPage />
-                    <Route path=path!("/resend-confirmation") view=ResendConfirmationPage />
-                    <Route path=path!("/confirm-email") view=ConfirmEmailPage />
-                    <Route path=path!("/reset-password") view=ResetPasswordPage />
-                    <Route path=path!("/confirm-email-change") view=ConfirmEmailChangePage />
+                    <Route path=path!("/register") view={Lazy::<Register>::new()} />
+                    <Route path=path!("/forgot-password") view={Lazy::<ForgotPassword>::new()} />
                     <Route
-                        path=path!("/")
-                        view=|| view! { <RequireAuth><HomePage /></RequireAuth> }
+                        path=path!("/resend-confirmation")
+                        view={Lazy::<ResendConfirmation>::new()}
                     />
+                    <Route path=path!("/confirm-email") view={Lazy::<ConfirmEmail>::new()} />
+                    <Route path=path!("/reset-password") view={Lazy::<ResetPassword>::new()} />
                     <Route
-                        path=path!("/accounts")
-                        view=|| view! { <RequireAuth><AccountsPage /></RequireAuth> }
+                        path=path!("/confirm-email-change")
+                        view={Lazy::<ConfirmEmailChange>::new()}
                     />
-                    <Route
-                        path=path!("/readings")
-                        view=|| view! { <RequireAuth><ReadingsPage /></RequireAuth> }
-                    />
-                    <Route
-                        path=path!("/meters")
-                        view=|| view! { <RequireAuth><MetersPage /></RequireAuth> }
-                    />
-                    <Route
-                        path=path!("/applications")
-                        view=|| view! { <RequireAuth><ApplicationsPage /></RequireAuth> }
-                    />
-                    <Route path=path!("/accounts/confirm") view=ConfirmAccountPage />
+                    <Route path=path!("/accounts/confirm") view={Lazy::<ConfirmAccount>::new()} />
+                    <Route path=path!("/") view={Lazy::<Home>::new()} />
+                    <Route path=path!("/accounts") view={Lazy::<Accounts>::new()} />
+                    <Route path=path!("/readings") view={Lazy::<Readings>::new()} />
+                    <Route path=path!("/meters") view={Lazy::<Meters>::new()} />
                     <Route
                         path=path!("/meters/:id/application")
-                        view=|| view! { <RequireAuth><ApplicationFormPage /></RequireAuth> }
+                        view={Lazy::<ApplicationForm>::new()}
                     />
+                    <Route path=path!("/meters/:id/history") view={Lazy::<History>::new()} />
+                    <Route path=path!("/applications") view={Lazy::<Applications>::new()} />
+                    <Route path=path!("/applications/:id") view={Lazy::<Application>::new()} />
+                    <Route path=path!("/settings") view={Lazy::<ProfileSettings>::new()} />
+                    <Route path=path!("/settings/email") view={Lazy::<EmailSettings>::new()} />
                     <Route
-                        path=path!("/meters/:id/history")
-                        view=|| view! { <RequireAuth><HistoryPage /></RequireAuth> }
-                    />
-                    <Route
-                        path=path!("/applications/:id")
-                        view=|| view! { <RequireAuth><ApplicationPage /></RequireAuth> }
-                    />
-                    <Route
-                        path=path!("/settings")
-                        view=|| view! { <RequireAuth><ProfileSettingsPage /></RequireAuth> }
-                    />
-                    <Route
-                        path=path!("/settings/email")
-                        view=|| view! { <RequireAuth><EmailSettingsPage /></RequireAuth> }
+                        path=path!("/settings/password")
+                        view={Lazy::<PasswordSettings>::new()}
                     />
                     <Route
                         path=path!("/settings/sessions")
-                        view=|| view! { <RequireAuth><SessionsSettingsPage /></RequireAuth> }
+                        view={Lazy::<SessionsSettings>::new()}
                     />
-                    <Route
-                        path=path!("/operator")
-                        view=|| view! { <RequireAuth><OperatorQueuePage /></RequireAuth> }
-                    />
-                    <Route
-                        path=path!("/operator/accounts")
-                        view=|| view! { <RequireAuth><OperatorAccountsPage /></RequireAuth> }
-                    />
+                    <Route path=path!("/operator") view={Lazy::<Queue>::new()} />
+                    <Route path=path!("/operator/accounts") view={Lazy::<CustomerAccounts>::new()} />
                     <Route
                         path=path!("/operator/applications/:id")
-                        view=|| view! { <RequireAuth><OperatorApplicationPage /></RequireAuth> }
-                    />
-                    <Route
-                        path=path!("/settings/password")
-                        view=|| view! { <RequireAuth><PasswordSettingsPage /></RequireAuth> }
+                        view={Lazy::<CustomerApplication>::new()}
                     />
                 </Routes>
             </main>
             <Footer />
         </Router>
     }
+}
+
+/// Pages loaded with a WebAssembly module of their group when a page of the group is first
+/// opened: `cargo xtask web` splits the code only a group uses out of the first load (the login
+/// page's). Each group is one `wasm_split` function rendering any of its pages; a route of the
+/// group awaits it (`LazyRoute`), so the page appears whole once its module is there. A page
+/// behind `RequireAuth` is shown to signed-in users only.
+macro_rules! lazy_pages {
+    ($module:ident($group:ident) { $($route:ident => $page:ident $(behind $guard:ident)?;)* }) => {
+        #[derive(Clone, Copy)]
+        #[repr(u8)]
+        enum $group {
+            $($route,)*
+        }
+
+        #[::leptos::wasm_split::wasm_split(
+            $module,
+            wasm_split_path = ::leptos::wasm_split,
+            fallible
+        )]
+        fn $module(page: $group) -> Result<AnyView, SplitLoaderError> {
+            Ok(match page {
+                $($group::$route => lazy_pages!(@view $page $($guard)?),)*
+            })
+        }
+
+        $(
+            struct $route;
+
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    Self
+                }
+
+                async fn view(_this: Self) -> AnyView {
+                    loaded_page($module($group::$route).await)
+                }
+            }
+        )*
+    };
+    (@view $page:ident) => { view! { <$page /> }.into_any() };
+    (@view $page:ident $guard:ident) => { view! { <$guard><$page /></$guard> }.into_any() };
+}
+
+lazy_pages! {
+    public_pages(PublicPage) {
+        Register => RegisterPage;
+        ForgotPassword => ForgotPasswordPage;
+        ResendConfirmation => ResendConfirmationPage;
+        ConfirmEmail => ConfirmEmailPage;
+        ResetPassword => ResetPasswordPage;
+        ConfirmEmailChange => ConfirmEmailChangePage;
+        ConfirmAccount => ConfirmAccountPage;
+    }
+}
+
+lazy_pages! {
+    cabinet_pages(CabinetPage) {
+        Home => HomePage behind RequireAuth;
+        Accounts => AccountsPage behind RequireAuth;
+        Readings => ReadingsPage behind RequireAuth;
+        Meters => MetersPage behind RequireAuth;
+        ApplicationForm => ApplicationFormPage behind RequireAuth;
+        History => HistoryPage behind RequireAuth;
+        Applications => ApplicationsPage behind RequireAuth;
+        Application => ApplicationPage behind RequireAuth;
+        ProfileSettings => ProfileSettingsPage behind RequireAuth;
+        EmailSettings => EmailSettingsPage behind RequireAuth;
+        PasswordSettings => PasswordSettingsPage behind RequireAuth;
+        SessionsSettings => SessionsSettingsPage behind RequireAuth;
+    }
+}
+
+lazy_pages! {
+    operator_pages(OperatorPage) {
+        Queue => OperatorQueuePage behind RequireAuth;
+        CustomerAccounts => OperatorAccountsPage behind RequireAuth;
+        CustomerApplication => OperatorApplicationPage behind RequireAuth;
+    }
+}
+
+/// A page whose module came, or what to do when it could not be loaded (a phone that lost its
+/// connection): the app itself goes on working.
+fn loaded_page(page: Result<AnyView, SplitLoaderError>) -> AnyView {
+    page.unwrap_or_else(|_| {
+        view! {
+            <div class="alert-slot" role="alert">
+                <p class="alert alert-error">
+                    "Не удалось загрузить страницу. Проверьте подключение к интернету и обновите \
+                     страницу."
+                </p>
+            </div>
+        }
+        .into_any()
+    })
 }
 
 /// A page for signed-in users only: while the session is being restored it shows «Загрузка…»,

@@ -182,6 +182,8 @@ export default async function auth({ base: BASE, browser, linkFor, shots: SHOTS,
     // Forgot password → reset.
     await page.goto(`${BASE}/login`);
     await page.getByRole('link', { name: 'Забыли пароль ?' }).click();
+    // The login page stays until the page's module is loaded.
+    await page.getByRole('heading', { name: 'Забыли пароль?' }).waitFor();
     await page.getByLabel('Email').fill(newEmail);
     since = Date.now() - 1000;
     await page.getByRole('button', { name: 'Отправить ссылку' }).click();
