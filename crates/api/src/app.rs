@@ -18,6 +18,7 @@ use crate::mail::{self, Templates};
 use crate::metrics::Metrics;
 use crate::routes;
 use crate::store::{self, Store};
+use crate::telemetry;
 
 /// Bodies of JSON requests are small; anything larger is refused with 413 before parsing.
 const JSON_LIMIT: usize = 64 * 1024;
@@ -110,7 +111,7 @@ impl Application {
                 .wrap(Compress::default())
                 .wrap(security_headers())
                 .wrap_fn(move |request, service| metrics.observe(request, service))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<telemetry::RequestSpan>::new())
                 .configure(|cfg| routes::configure(cfg, spa_dir.as_deref()))
                 .default_service(web::to(fallback))
         })
