@@ -272,7 +272,7 @@ pub struct ProfileForm {
 }
 
 impl ProfileForm {
-    pub const FIELDS: [&'static str; 2] = ["full_name", "phone"];
+    pub const FIELDS: [&'static str; 2] = ["phone", "full_name"];
 
     pub fn validate(&self) -> Result<UpdateProfileRequest, FormErrors> {
         let mut errors = FormErrors::default();

@@ -116,15 +116,20 @@ pub fn ProfileSettingsPage() -> impl IntoView {
             <Notice message=done.into() />
             <form on:submit=on_submit novalidate="">
                 <FormAlert errors=errors />
-                <Field
-                    id="full_name"
-                    label="ФИО"
-                    value=full_name
-                    errors=errors
-                    autocomplete="name"
-                    placeholder="Фамилия Имя Отчество"
-                    required=true
-                />
+                // As in the manual: the address one signs in with, changed under «Email».
+                <div class="field">
+                    <label for="username">"Username"</label>
+                    <input
+                        id="username"
+                        type="email"
+                        readonly=true
+                        aria-describedby="username-hint"
+                        prop:value=move || {
+                            session.profile.with(|p| p.as_ref().map(|p| p.email.clone()))
+                        }
+                    />
+                    <p class="hint" id="username-hint">"Адрес меняется в разделе «Email»."</p>
+                </div>
                 <Field
                     id="phone"
                     label="Номер телефона"
@@ -137,6 +142,15 @@ pub fn ProfileSettingsPage() -> impl IntoView {
                     hint="Начинается с 7, без знака «+», например 79876543210."
                     required=true
                     check=check_phone
+                />
+                <Field
+                    id="full_name"
+                    label="ФИО"
+                    value=full_name
+                    errors=errors
+                    autocomplete="name"
+                    placeholder="Фамилия Имя Отчество"
+                    required=true
                 />
                 <Submit label="Сохранить" pending=pending />
             </form>
