@@ -123,16 +123,33 @@ pub fn HomePage() -> impl IntoView {
     }
 }
 
-/// The account the cabinet shows, or the way to add one.
+/// The account the cabinet shows, or the one waiting for its activation link, or the way to add
+/// one.
 #[component]
 fn CurrentAccount() -> impl IntoView {
     let current = RwSignal::new(None);
     leptos::task::spawn_local(async move {
-        current.set(Some(api::current_account().await));
+        current.set(Some(api::accounts().await.map(|accounts| {
+            let pending = accounts.iter().find(|a| a.status == "pending").cloned();
+            (crate::forms::current_of(accounts), pending)
+        })));
     });
     move || {
         current.get().map(|loaded| match loaded {
-            Ok(Some(account)) => view! {
+            Ok((None, Some(pending))) => view! {
+                <div class="card current-account">
+                    <p>
+                        {format!(
+                            "Лицевой счет {} ожидает активации: перейдите по ссылке из письма, \
+                             отправленного на вашу почту.",
+                            pending.number
+                        )}
+                    </p>
+                    <A href="/accounts">"Мои лицевые счета"</A>
+                </div>
+            }
+            .into_any(),
+            Ok((Some(account), _)) => view! {
                 <div class="card current-account">
                     <p class="current-account-label">"Текущий лицевой счет"</p>
                     <p class="account-number"><strong>{account.number}</strong></p>
@@ -141,7 +158,7 @@ fn CurrentAccount() -> impl IntoView {
                 </div>
             }
             .into_any(),
-            Ok(None) => view! {
+            Ok((None, None)) => view! {
                 <div class="card current-account">
                     <p>"Чтобы передавать показания, привяжите лицевой счет."</p>
                     <a class="button button-primary" href="/accounts?add=1">
