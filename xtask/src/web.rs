@@ -492,6 +492,49 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_glue_and_the_link_module_find_each_other_and_the_split_modules_by_final_names() {
+        let glue = format!(
+            "import * as import1 from \"{LINK_MODULE}\"\nimport * as import2 from \"{LINK_MODULE}\"\n\
+             imports = {{ \"{LINK_MODULE}\": import1 }};"
+        );
+        let link = format!(
+            "import {{ initSync }} from \"{MAIN_MODULE}\";\n\
+             fetch(new URL(\"./split_cabinet.wasm\", import.meta.url));"
+        );
+        let bundle = Bundle::name(
+            glue,
+            b"main".to_vec(),
+            link,
+            vec![("./split_cabinet.wasm".to_owned(), b"cabinet".to_vec())],
+        );
+        let (js_name, js) = &bundle.js;
+        let (link_name, link) = &bundle.link;
+        let (chunk_name, _) = &bundle.chunks[0];
+        // Both imports of the link module take its name; the main module's import key does not.
+        assert_eq!(
+            js.matches(&format!("from \"./{link_name}\"")).count(),
+            2,
+            "{js}"
+        );
+        assert!(js.contains(&format!("\"{LINK_MODULE}\": import1")), "{js}");
+        assert!(link.contains(&format!("from \"./{js_name}\"")), "{link}");
+        assert!(
+            link.contains(&format!("new URL(\"./{chunk_name}\"")),
+            "{link}"
+        );
+        assert_eq!(bundle.wasm.0, js_name.replace(".js", "_bg.wasm"));
+        // Another split module, another build: every name changes.
+        let other = Bundle::name(
+            String::new(),
+            b"main".to_vec(),
+            String::new(),
+            vec![("./split_cabinet.wasm".to_owned(), b"changed".to_vec())],
+        );
+        assert_ne!(&other.js.0, js_name);
+        assert_ne!(&other.chunks[0].0, chunk_name);
+    }
+
+    #[test]
     fn reads_locked_versions() {
         let lock = "[[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n\n\
                     [[package]]\nname = \"wasm-bindgen-cli-support\"\nversion = \"0.2.130\"\n";
