@@ -7,12 +7,22 @@ mod applications;
 mod identity;
 pub(crate) mod request;
 
+/// Every column of `MeterRecord`, of the meters `m`, as a literal that queries can `concat!`.
+macro_rules! meter_columns {
+    () => {
+        "m.id, m.account_id, m.name, m.kind, m.serial_number, m.place, m.installed_on, \
+         m.last_verification, m.next_verification, m.whole_digits, m.decimals, m.monthly_limit"
+    };
+}
+
 /// The `SELECT` of every column of `MeterRecord`, as a literal that queries can `concat!` to.
 macro_rules! select_meters {
     () => {
-        "SELECT m.id, m.account_id, m.name, m.kind, m.serial_number, m.place, m.installed_on, \
-         m.last_verification, m.next_verification, m.whole_digits, m.decimals, m.monthly_limit \
-         FROM meters m"
+        concat!(
+            "SELECT ",
+            $crate::store::sql::meter_columns!(),
+            " FROM meters m"
+        )
     };
 }
 
@@ -24,7 +34,7 @@ macro_rules! select_readings {
     };
 }
 
-pub(crate) use {select_meters, select_readings};
+pub(crate) use {meter_columns, select_meters, select_readings};
 
 pub(crate) use accounts::accounts_sql;
 pub(crate) use applications::applications_sql;

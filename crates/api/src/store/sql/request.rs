@@ -2,7 +2,7 @@
 //! it through rusqlite on the calling thread, PostgreSQL through sqlx. Parameters are `$1`, `$2`,
 //! …, which SQLite takes as names.
 
-use super::{select_meters, select_readings};
+use super::{meter_columns, select_meters, select_readings};
 
 pub const USER_IN_SESSION: &str = "SELECT u.id, u.email, u.full_name, u.phone, \
     u.password_hash, u.role, u.email_confirmed_at, u.token_version, u.created_at \
@@ -34,13 +34,15 @@ pub const METER_OF_USER: &str = concat!(
 
 /// `METER_OF_USER` with what a submission in month `$3` is decided against: the latest reading
 /// of an earlier month, and the meter's revision.
-pub const METER_FOR_SUBMISSION: &str = "SELECT m.id, m.account_id, m.name, m.kind, m.serial_number, m.place, m.installed_on, \
-     m.last_verification, m.next_verification, m.whole_digits, m.decimals, m.monthly_limit, \
-     p.value AS previous_value, p.taken_on AS previous_taken_on, m.revision \
+pub const METER_FOR_SUBMISSION: &str = concat!(
+    "SELECT ",
+    meter_columns!(),
+    ", p.value AS previous_value, p.taken_on AS previous_taken_on, m.revision \
      FROM meters m JOIN account_links l ON l.account_id = m.account_id \
      LEFT JOIN readings p ON p.id = (SELECT q.id FROM readings q \
        WHERE q.meter_id = m.id AND q.billing_month < $3 ORDER BY q.billing_month DESC LIMIT 1) \
-     WHERE m.id = $1 AND l.user_id = $2 AND l.status = 'active'";
+     WHERE m.id = $1 AND l.user_id = $2 AND l.status = 'active'"
+);
 
 // A submitted reading saved: `$1` meter, `$2` billing month, `$3` value, `$4` date taken, `$5`
 // source, `$6` submitted by, `$7` consumption, `$8` rollover, `$9` confirmed implausible, `$10`
