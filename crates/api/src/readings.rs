@@ -327,9 +327,9 @@ pub async fn submit(
         })?;
         let reading = NewReading {
             meter_id,
-            billing_month: &month,
+            billing_month: month.clone(),
             value: value.thousandths(),
-            taken_on: &iso_date(today),
+            taken_on: iso_date(today),
             source,
             submitted_by: user.id,
             consumption: accepted.consumption.map(|c| c.thousandths()),

@@ -96,11 +96,13 @@ pub struct SubmissionBasis {
 }
 
 /// A reading a customer or an operator submits.
-pub struct NewReading<'a> {
+/// Owned, so that a backend can hand it to a thread of its own (SQLite's writer).
+#[derive(Debug, Clone)]
+pub struct NewReading {
     pub meter_id: i64,
-    pub billing_month: &'a str,
+    pub billing_month: String,
     pub value: i64,
-    pub taken_on: &'a str,
+    pub taken_on: String,
     pub source: ReadingSource,
     pub submitted_by: i64,
     pub consumption: Option<i64>,
@@ -228,7 +230,7 @@ pub trait Submissions: Send + Sync {
     /// something changed the meter or its readings since it was read.
     async fn save_reading_if_unchanged(
         &self,
-        reading: &NewReading<'_>,
+        reading: &NewReading,
         revision: i64,
     ) -> StoreResult<Option<ReadingRecord>>;
 }

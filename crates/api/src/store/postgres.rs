@@ -140,14 +140,14 @@ impl super::RequestReads for PgStore {
 impl super::Submissions for PgStore {
     async fn save_reading_if_unchanged(
         &self,
-        reading: &NewReading<'_>,
+        reading: &NewReading,
         revision: i64,
     ) -> StoreResult<Option<ReadingRecord>> {
         sqlx::query_as(request::SAVE_READING_IF_UNCHANGED)
             .bind(reading.meter_id)
-            .bind(reading.billing_month)
+            .bind(&reading.billing_month)
             .bind(reading.value)
-            .bind(reading.taken_on)
+            .bind(&reading.taken_on)
             .bind(reading.source.as_str())
             .bind(reading.submitted_by)
             .bind(reading.consumption)

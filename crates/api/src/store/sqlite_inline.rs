@@ -102,20 +102,6 @@ pub struct SubmissionWriter {
     connection: Mutex<Option<Connection>>,
 }
 
-/// A submission's values, owned, for the blocking thread.
-struct SubmittedReading {
-    meter_id: i64,
-    billing_month: String,
-    value: i64,
-    taken_on: String,
-    source: &'static str,
-    submitted_by: i64,
-    consumption: Option<i64>,
-    rollover: bool,
-    confirmed_implausible: bool,
-    now: i64,
-}
-
 impl SubmissionWriter {
     pub fn new(path: PathBuf) -> Self {
         Self {
@@ -134,11 +120,7 @@ impl SubmissionWriter {
         Ok(connection)
     }
 
-    fn save(
-        &self,
-        reading: &SubmittedReading,
-        revision: i64,
-    ) -> StoreResult<Option<ReadingRecord>> {
+    fn save(&self, reading: &NewReading, revision: i64) -> StoreResult<Option<ReadingRecord>> {
         let mut slot = self
             .connection
             .lock()
@@ -161,7 +143,7 @@ impl SubmissionWriter {
                     "$2": reading.billing_month,
                     "$3": reading.value,
                     "$4": reading.taken_on,
-                    "$5": reading.source,
+                    "$5": reading.source.as_str(),
                     "$6": reading.submitted_by,
                     "$7": reading.consumption,
                     "$8": reading.rollover,
@@ -181,21 +163,10 @@ impl SubmissionWriter {
 impl Submissions for SqliteStore {
     async fn save_reading_if_unchanged(
         &self,
-        reading: &NewReading<'_>,
+        reading: &NewReading,
         revision: i64,
     ) -> StoreResult<Option<ReadingRecord>> {
-        let reading = SubmittedReading {
-            meter_id: reading.meter_id,
-            billing_month: reading.billing_month.to_owned(),
-            value: reading.value,
-            taken_on: reading.taken_on.to_owned(),
-            source: reading.source.as_str(),
-            submitted_by: reading.submitted_by,
-            consumption: reading.consumption,
-            rollover: reading.rollover,
-            confirmed_implausible: reading.confirmed_implausible,
-            now: reading.now,
-        };
+        let reading = reading.clone();
         let _turn = self.write_turn().await;
         let writer = Arc::clone(&self.submissions);
         tokio::task::spawn_blocking(move || writer.save(&reading, revision))

@@ -414,9 +414,9 @@ async fn a_submission_is_saved_only_at_the_revision_it_was_decided_at() {
         let read_at = revision(store.clone()).await;
         let reading = |value| NewReading {
             meter_id: meter,
-            billing_month: "2026-12",
+            billing_month: "2026-12".to_owned(),
             value,
-            taken_on: "2026-12-04",
+            taken_on: "2026-12-04".to_owned(),
             source: ReadingSource::Customer,
             submitted_by: user,
             consumption: None,
