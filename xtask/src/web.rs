@@ -71,8 +71,8 @@ pub fn build() -> anyhow::Result<()> {
         std::fs::remove_dir_all(&staging)?;
     }
     std::fs::create_dir_all(&staging)?;
-    // The pages' `#[lazy_route]`s become modules of their own, and code only they use with
-    // them; the main module keeps what the first page needs. Names are placeholders until the
+    // Each group of pages (`lazy_pages!`) becomes a module of its own, with the code only it
+    // uses; the main module keeps what the first page needs. Names are placeholders until the
     // files are hashed (see `Bundle::name`).
     let raw = std::fs::read(&input)?;
     let main_split = staging.join("web_split.wasm");
@@ -222,11 +222,14 @@ struct Bundle {
 
 impl Bundle {
     /// The glue imports the link module and the link module imports the glue, so neither name
-    /// can be a hash of its own file: all four kinds are named by one hash of every module (the
-    /// glue and the link module are generated from them), split modules by their own too.
+    /// can be a hash of its own file: the glue, the main module and the link module are named by
+    /// one hash of everything as generated (before any name is put in), split modules by their
+    /// own hash too.
     fn name(js: String, wasm: Vec<u8>, link: String, split: Vec<(String, Vec<u8>)>) -> Self {
         let mut all = Sha256::new();
+        all.update(js.as_bytes());
         all.update(&wasm);
+        all.update(link.as_bytes());
         let mut chunks = Vec::new();
         let mut link_text = link;
         for (placeholder, bytes) in split {
@@ -532,6 +535,15 @@ mod tests {
         );
         assert_ne!(&other.js.0, js_name);
         assert_ne!(&other.chunks[0].0, chunk_name);
+        // New glue for the same modules (another wasm-bindgen): new names, or browsers would
+        // keep the old glue for a year.
+        let new_glue = Bundle::name(
+            "// other glue".to_owned(),
+            b"main".to_vec(),
+            String::new(),
+            vec![("./split_cabinet.wasm".to_owned(), b"changed".to_vec())],
+        );
+        assert_ne!(new_glue.js.0, other.js.0);
     }
 
     #[test]
