@@ -367,16 +367,13 @@ fn Footer() -> impl IntoView {
             info.set(Some(loaded));
         }
     });
-    let shown = move || {
-        info.get().map_or_else(
-            || (BRANCH.to_owned(), HOTLINE.to_owned()),
-            |info| (info.branch, info.hotline),
-        )
-    };
     view! {
         <footer class="footer">
             {move || {
-                let (branch, hotline) = shown();
+                let (branch, hotline) = info.get().map_or_else(
+                    || (BRANCH.to_owned(), HOTLINE.to_owned()),
+                    |info| (info.branch, info.hotline),
+                );
                 let tel = tel_href(&hotline);
                 view! {
                     <p>{branch}</p>
