@@ -2,6 +2,7 @@
 // API), `lk demo` and `lk serve` on a new SQLite database (or PostgreSQL with E2E_DATABASE_URL),
 // and headless Chromium. Everything listens on 127.0.0.1 only.
 import { spawn, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -57,6 +58,8 @@ export async function startStack() {
     PUBLIC_BASE_URL: base,
     MAIL_TRANSPORT: 'smtp',
     SMTP_URL: `smtp://127.0.0.1:${smtpPort}?tls=none`,
+    // An instance that sends real mail is not a development one: it is given its secret.
+    JWT_SECRET: crypto.randomBytes(32).toString('hex'),
     SPA_DIR: path.join(root, 'crates/web/dist'),
     RUST_LOG: process.env.RUST_LOG || 'warn',
   };

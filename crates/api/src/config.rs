@@ -30,7 +30,8 @@ impl fmt::Debug for Secret {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
-    /// A developer's or QA's instance: secrets are generated under `DATA_DIR`.
+    /// A developer's or QA's instance: with the file e-mail transport it generates its secrets
+    /// under `DATA_DIR`.
     Development,
     Production,
 }
@@ -216,17 +217,6 @@ impl Config {
             bail!("PUBLIC_BASE_URL must start with http:// or https://");
         }
 
-        let jwt_secret = match (source.get("JWT_SECRET"), environment) {
-            (Some(secret), _) if secret.len() < 32 => {
-                bail!("JWT_SECRET must be at least 32 characters (256 bits)")
-            }
-            (Some(secret), _) => Secret::new(secret),
-            (None, Environment::Production) => {
-                bail!("JWT_SECRET is required when APP_ENV=production")
-            }
-            (None, Environment::Development) => development_secret(&data_dir)?,
-        };
-
         let transport = match source.get("MAIL_TRANSPORT").as_deref() {
             None | Some("file") => MailTransport::File,
             Some("smtp") => MailTransport::Smtp(Secret::new(
@@ -235,6 +225,21 @@ impl Config {
                     .context("SMTP_URL is required when MAIL_TRANSPORT=smtp")?,
             )),
             Some(other) => bail!("MAIL_TRANSPORT must be file or smtp, not {other:?}"),
+        };
+        // A development instance (SPEC: the file e-mail transport) may make up its own secret;
+        // one that sends real mail, or says it is production, must be given one.
+        let development =
+            environment == Environment::Development && matches!(transport, MailTransport::File);
+        let jwt_secret = match source.get("JWT_SECRET") {
+            Some(secret) if secret.len() < 32 => {
+                bail!("JWT_SECRET must be at least 32 characters (256 bits)")
+            }
+            Some(secret) => Secret::new(secret),
+            None if development => development_secret(&data_dir)?,
+            None => bail!(
+                "JWT_SECRET is required unless this is a development instance \
+                 (MAIL_TRANSPORT=file and APP_ENV not production)"
+            ),
         };
         let mail = MailConfig {
             transport,
@@ -494,6 +499,31 @@ mod tests {
         assert!(Config::load(&missing).is_err());
         let short = source(&[("APP_ENV", "production"), ("JWT_SECRET", "short")]);
         assert!(Config::load(&short).is_err());
+        let long = "k".repeat(32);
+        let given = source(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", &long),
+            ("DATA_DIR", &data),
+        ]);
+        assert!(Config::load(&given).is_ok());
+    }
+
+    #[test]
+    fn sending_real_mail_requires_a_jwt_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().display().to_string();
+        let smtp = [
+            ("MAIL_TRANSPORT", "smtp"),
+            ("SMTP_URL", "smtp://127.0.0.1:2525?tls=none"),
+            ("DATA_DIR", &data),
+        ];
+        let error = Config::load(&source(&smtp)).unwrap_err().to_string();
+        assert!(error.contains("JWT_SECRET"), "{error}");
+        let long = "k".repeat(32);
+        let given = [smtp.as_slice(), &[("JWT_SECRET", long.as_str())]].concat();
+        assert!(Config::load(&source(&given)).is_ok());
+        // The file transport is a development instance: it makes up its own secret.
+        assert!(Config::load(&source(&[("DATA_DIR", &data)])).is_ok());
     }
 
     #[test]
