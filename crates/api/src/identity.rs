@@ -253,7 +253,7 @@ pub async fn login(
 ) -> Result<Issued, ApiError> {
     let limits = &state.config.rate_limits;
     let email = email_key(raw_email);
-    let account_key = format!("login:account:{email}");
+    let account_key = password_guesses_key(&email);
     // Counted as a failure up front and wiped on success (see `RateLimiter::forgive`).
     state
         .limiter
@@ -367,6 +367,19 @@ pub async fn end_session(
     let mut tx = state.store.begin().await?;
     let ended = tx
         .revoke_session(user_id, session_id, state.clock.now())
+        .await?;
+    tx.commit().await?;
+    Ok(ended)
+}
+
+/// Ends the session a refresh token belongs to: signing out once the access token has expired.
+pub async fn end_session_of_refresh(
+    state: &AppState,
+    refresh_token: &str,
+) -> Result<bool, ApiError> {
+    let mut tx = state.store.begin().await?;
+    let ended = tx
+        .revoke_session_of_refresh(&hash_token(refresh_token), state.clock.now())
         .await?;
     tx.commit().await?;
     Ok(ended)
@@ -517,16 +530,28 @@ pub async fn update_profile(
     Ok(updated)
 }
 
+/// The counter of wrong passwords tried against one account, at login and wherever a signed-in
+/// user must repeat theirs: a stolen access token does not give unlimited guesses.
+fn password_guesses_key(email: &str) -> String {
+    format!("login:account:{email}")
+}
+
 async fn check_current_password(
     state: &AppState,
     user: &UserRecord,
     password: &str,
 ) -> Result<(), ApiError> {
+    let key = password_guesses_key(&user.email);
+    state
+        .limiter
+        .hit(&key, state.config.rate_limits.login_per_account)
+        .await?;
     if state
         .hasher
         .verify(password, Some(&user.password_hash))
         .await?
     {
+        state.limiter.forgive(&key).await?;
         return Ok(());
     }
     Err(ApiError::Validation(vec![FieldError::new(

@@ -303,11 +303,13 @@ async fn refresh(
     }
 }
 
-/// Ends the current session on the server and removes the refresh cookie.
+/// Ends the current session on the server and removes the refresh cookie. The session is named
+/// by the access token or, once that has expired, by the refresh cookie; 401 when neither names
+/// an open one.
 #[utoipa::path(
     post, path = "/auth/logout",
     tag = "auth",
-    security(("bearer" = [])),
+    security(("bearer" = []), ()),
     responses(
         (status = 204, description = "Signed out"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -315,9 +317,24 @@ async fn refresh(
 )]
 async fn logout(
     state: web::Data<AppState>,
-    current: CurrentUser,
+    request: HttpRequest,
+    current: Option<CurrentUser>,
 ) -> Result<HttpResponse, ApiError> {
-    identity::end_session(&state, current.user.id, current.session_id).await?;
+    let mut ended = false;
+    if let Some(current) = &current {
+        identity::end_session(&state, current.user.id, current.session_id).await?;
+        ended = true;
+    }
+    if let Some(cookie) = request.cookie(REFRESH_COOKIE) {
+        ended |= identity::end_session_of_refresh(&state, cookie.value()).await?;
+    }
+    if !ended {
+        let mut response = actix_web::ResponseError::error_response(&ApiError::unauthorized());
+        response
+            .add_cookie(&removal_cookie(&state))
+            .map_err(anyhow::Error::from)?;
+        return Ok(response);
+    }
     Ok(HttpResponse::NoContent()
         .cookie(removal_cookie(&state))
         .finish())

@@ -328,6 +328,8 @@ pub trait IdentityTx: Send {
         session_id: i64,
         now: i64,
     ) -> StoreResult<bool>;
+    /// Ends the open session a refresh token (current or used) belongs to; false when none.
+    async fn revoke_session_of_refresh(&mut self, token_hash: &str, now: i64) -> StoreResult<bool>;
     /// Ends every session of the user but `keep`.
     async fn revoke_other_sessions(
         &mut self,

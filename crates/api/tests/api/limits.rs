@@ -111,6 +111,55 @@ async fn guesses_sent_at_once_are_limited_as_if_one_by_one() {
 }
 
 #[tokio::test]
+async fn a_signed_in_user_repeating_the_password_gets_the_guesses_of_a_login() {
+    let app = spawn_app_with(|c| c.rate_limits.login_per_account = limit(3, 900)).await;
+    let access = app.signed_in_customer("stolen.token@mail.ru").await;
+    let change = |current: &str| {
+        json!({
+            "current_password": current,
+            "new_password": "Надёжный-пароль-31",
+            "new_password_confirmation": "Надёжный-пароль-31",
+        })
+    };
+    // The right password, checked and then refused for the new one, costs no guess.
+    let common = json!({
+        "current_password": PASSWORD,
+        "new_password": "iloveyou",
+        "new_password_confirmation": "iloveyou",
+    });
+    for _ in 0..3 {
+        let refused = app.post_auth("/api/v1/me/password", &access, &common).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    for guess in ["догадка-1", "догадка-2", "догадка-3"] {
+        let wrong = app
+            .post_auth("/api/v1/me/password", &access, &change(guess))
+            .await;
+        assert_problem(wrong, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    }
+    // The fourth is refused before it is checked, on every route that checks the password.
+    let fourth = app
+        .post_auth("/api/v1/me/password", &access, &change(PASSWORD))
+        .await;
+    assert_limited(fourth, 900).await;
+    let email = app
+        .post_auth(
+            "/api/v1/me/email",
+            &access,
+            &json!({ "new_email": "new.address@mail.ru", "current_password": PASSWORD }),
+        )
+        .await;
+    assert_limited(email, 900).await;
+    assert_limited(attempt(&app, "stolen.token@mail.ru", PASSWORD).await, 900).await;
+
+    app.clock.advance(901);
+    let changed = app
+        .post_auth("/api/v1/me/password", &access, &change(PASSWORD))
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn logins_from_one_ip_are_limited() {
     let app = spawn_app_with(|c| c.rate_limits.login_per_ip = limit(3, 600)).await;
     for n in 0..3 {

@@ -322,7 +322,7 @@ async fn refresh_without_a_valid_cookie_is_refused() {
 }
 
 #[tokio::test]
-async fn logout_needs_a_valid_access_token_and_ends_only_that_session() {
+async fn logout_ends_only_the_session_its_access_token_or_refresh_cookie_names() {
     let app = spawn_app().await;
     app.confirmed_customer("logout@mail.ru").await;
     let phone = app.browser("logout@mail.ru", PASSWORD, false).await;
@@ -356,6 +356,33 @@ async fn logout_needs_a_valid_access_token_and_ends_only_that_session() {
         app.refresh_from(&laptop.client).await.status(),
         StatusCode::OK
     );
+
+    // Once its access token has expired, the laptop signs out with its refresh cookie alone.
+    let garbled = format!("{}x", laptop.access);
+    let out = laptop
+        .client
+        .post(app.url("/api/v1/auth/logout"))
+        .bearer_auth(&garbled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.status_of_me(&laptop.access).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.refresh_from(&laptop.client).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // The cookie went with the session: nothing is left to sign out with.
+    let again = laptop
+        .client
+        .post(app.url("/api/v1/auth/logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

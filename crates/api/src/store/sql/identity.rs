@@ -471,6 +471,23 @@ macro_rules! identity_sql {
                 Ok(done.rows_affected() > 0)
             }
 
+            async fn revoke_session_of_refresh(
+                &mut self,
+                token_hash: &str,
+                now: i64,
+            ) -> crate::store::StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE sessions SET revoked_at = $2 \
+                     WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1) \
+                     AND revoked_at IS NULL AND expires_at > $2",
+                )
+                .bind(token_hash)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
             async fn revoke_other_sessions(
                 &mut self,
                 user_id: i64,
