@@ -338,7 +338,8 @@ async fn list_applications(
     ))
 }
 
-/// One of the user's applications (an operator may open any).
+/// One of the user's own applications; operators open theirs through
+/// `/operator/applications/{id}`.
 #[utoipa::path(
     get, path = "/applications/{id}", tag = "applications",
     security(("bearer" = [])),
@@ -354,7 +355,11 @@ async fn get_application(
     current: CurrentUser,
     path: web::Path<i64>,
 ) -> Result<web::Json<ApplicationInfo>, ApiError> {
-    let record = visible_application(&state, &current, path.into_inner()).await?;
+    let record = state
+        .store
+        .application_of_user(current.user.id, path.into_inner())
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let files = state.store.attachments_of(&[record.id]).await?;
     Ok(web::Json(ApplicationInfo::new(record, files)))
 }

@@ -372,6 +372,20 @@ async fn strangers_get_404_and_customers_get_403_on_operator_routes() {
         )
         .await;
     assert_problem(answer, StatusCode::FORBIDDEN, "operator_only").await;
+
+    // Operators have routes of their own: a customer's route answers them as anyone else.
+    let operator = operator(&app).await;
+    assert_problem(
+        app.get_auth(&format!("/api/v1/applications/{id}"), &operator)
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let opened = app
+        .get_auth(&format!("/api/v1/operator/applications/{id}"), &operator)
+        .await;
+    assert_eq!(opened.status(), StatusCode::OK);
 }
 
 #[tokio::test]
