@@ -345,8 +345,57 @@ pub fn problem_for_bare_errors<B>(
     };
     let (request, _) = response.into_parts();
     let mut rewritten = api_error.error_response();
-    *rewritten.status_mut() = status;
+    if rewritten.status() != status {
+        // A status the mapping above has no kind for (408, 431, 503…) keeps its own number in
+        // the body too, as RFC 9457 asks.
+        let mut problem = api_error.problem();
+        problem.status = status.as_u16();
+        problem.title = status.canonical_reason().unwrap_or("Error").to_owned();
+        rewritten = HttpResponse::build(status)
+            .content_type(PROBLEM_JSON)
+            .json(problem);
+    }
     let response: ServiceResponse<EitherBody<B>> =
         ServiceResponse::new(request, rewritten).map_into_right_body();
     Ok(ErrorHandlerResponse::Response(response))
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{HttpResponse, body::to_bytes, middleware::ErrorHandlerResponse, test};
+
+    use super::*;
+
+    async fn rewritten(bare: HttpResponse) -> (StatusCode, serde_json::Value) {
+        let response = test::TestRequest::default().to_srv_response(bare);
+        let Ok(ErrorHandlerResponse::Response(response)) = problem_for_bare_errors(response) else {
+            panic!("a bare error is answered at once");
+        };
+        let status = response.status();
+        let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
+        assert_eq!(content_type.unwrap(), PROBLEM_JSON);
+        let body = to_bytes(response.into_body()).await.ok().unwrap();
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[actix_web::test]
+    async fn a_bare_error_becomes_a_problem_with_the_same_status() {
+        let (status, problem) = rewritten(HttpResponse::NotFound().finish()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            (problem["status"].as_u64(), problem["code"].as_str()),
+            (Some(404), Some("not_found"))
+        );
+
+        for bare in [
+            StatusCode::REQUEST_TIMEOUT,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        ] {
+            let (status, problem) = rewritten(HttpResponse::build(bare).finish()).await;
+            assert_eq!(status, bare);
+            assert_eq!(problem["status"].as_u64(), Some(u64::from(bare.as_u16())));
+            assert_eq!(problem["title"], bare.canonical_reason().unwrap());
+            assert!(problem["detail"].as_str().unwrap().contains("запрос"));
+        }
+    }
 }
