@@ -1,7 +1,7 @@
 //! The OpenAPI document: every path, schema and error response. `openapi/openapi.json` is this
 //! document, committed; `cargo xtask openapi` writes it and a test keeps them equal.
 
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{HttpMethod, Operation, OperationBuilder, PathItem};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr};
@@ -67,7 +67,7 @@ send `Authorization: Bearer <api key>`."
         operator::account,
     ),
     components(schemas(Problem, FieldError)),
-    modifiers(&Security, &ApiPrefix, &JsonBodyErrors),
+    modifiers(&Security, &ApiPrefix, &JsonBodyErrors, &InternalErrors, &SelfDescription),
     tags(
         (name = "system", description = "Probes, metrics and the branch's information"),
         (name = "auth", description = "Registration, sign-in, sessions and password recovery"),
@@ -156,19 +156,87 @@ impl Modify for JsonBodyErrors {
                         .responses
                         .responses
                         .entry(status.to_owned())
-                        .or_insert_with(|| {
-                            ResponseBuilder::new()
-                                .description(description)
-                                .content(
-                                    "application/problem+json",
-                                    Content::new(Some(Ref::from_schema_name("Problem"))),
-                                )
-                                .build()
-                                .into()
-                        });
+                        .or_insert_with(|| problem_response(description));
                 }
             }
         }
+    }
+}
+
+/// Any operation can fail inside the server; the answer is a problem that reveals nothing more.
+struct InternalErrors;
+
+impl Modify for InternalErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                operation
+                    .responses
+                    .responses
+                    .entry("500".to_owned())
+                    .or_insert_with(|| {
+                        problem_response("An unexpected error (nothing internal is shown)")
+                    });
+            }
+        }
+    }
+}
+
+fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            Content::new(Some(Ref::from_schema_name("Problem"))),
+        )
+        .build()
+        .into()
+}
+
+/// The document itself and the page that shows it, both served by the server at the root.
+struct SelfDescription;
+
+impl Modify for SelfDescription {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let page = |summary: &str, content_type: &str, description: &str| {
+            PathItem::new(
+                HttpMethod::Get,
+                OperationBuilder::new()
+                    .tag("system")
+                    .summary(Some(summary))
+                    .response(
+                        "200",
+                        ResponseBuilder::new()
+                            .description(description)
+                            .content(content_type, Content::new(None::<Ref>))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        openapi.paths.paths.insert(
+            "/openapi.json".to_owned(),
+            page(
+                "This document (OpenAPI 3.1), as committed in `openapi/openapi.json`",
+                "application/json",
+                "The OpenAPI document",
+            ),
+        );
+        openapi.paths.paths.insert(
+            "/docs".to_owned(),
+            page(
+                "Interactive API documentation (Swagger UI, served by the server, no CDN)",
+                "text/html",
+                "The documentation page",
+            ),
+        );
     }
 }
 
