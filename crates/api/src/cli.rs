@@ -18,13 +18,14 @@ use crate::{identity, store, telemetry};
     about = "Личный кабинет: the portal's server and administration"
 )]
 pub struct Cli {
+    /// `serve` when none is given.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the API and the SPA (migrates the database first).
+    /// Run the API and the SPA (migrates the database first); `lk` alone does this.
     Serve,
     /// Bring the database schema up to date and exit.
     Migrate,
@@ -69,13 +70,14 @@ enum ApiKeyAction {
 
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
-        if let Command::Openapi = self.command {
+        let command = self.command.unwrap_or(Command::Serve);
+        if let Command::Openapi = command {
             print!("{}", crate::openapi::document());
             return Ok(());
         }
         let config = Config::from_env()?;
         telemetry::init(config.log_json);
-        match self.command {
+        match command {
             Command::Serve => {
                 let app = Application::build(config, Clock::default()).await?;
                 let state = &app.state.config;
