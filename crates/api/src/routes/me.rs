@@ -164,6 +164,7 @@ pub struct ChangePasswordRequest {
         (status = 200, body = TokenResponse),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong current passwords for this account", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn change_password(
