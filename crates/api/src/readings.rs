@@ -9,7 +9,7 @@ use domain::{
 use time::Date;
 
 use crate::app::AppState;
-use crate::auth::{hash_token, new_secret_token};
+use crate::auth::{SessionToken, hash_token, new_secret_token};
 use crate::error::ApiError;
 use crate::mail::Letter;
 use crate::store::{
@@ -222,22 +222,34 @@ pub async fn confirm_link(state: &AppState, token: &str) -> Result<AccountRecord
         .ok_or(ApiError::NotFound)
 }
 
-/// The meters of one of the user's accounts, each with its previous and this month's reading.
+/// The meters of one of the signed-in user's accounts, each with its previous and this month's
+/// reading; the session is read with them.
 pub async fn meters(
     state: &AppState,
-    user: &UserRecord,
+    token: SessionToken,
     account_id: i64,
 ) -> Result<Vec<(Meter, Option<ReadingRecord>, Option<ReadingRecord>)>, ApiError> {
     let month = BillingMonth::of(state.clock.today()).to_string();
-    let AccountMeters { meters, readings } = state
+    let found = state
         .store
-        .meters_of_user_account(user.id, account_id, &month)
+        .meters_in_session(
+            token.user_id,
+            token.session_id,
+            state.clock.now(),
+            account_id,
+            &month,
+        )
         .await?;
+    let (user, AccountMeters { meters, readings }) = match found {
+        Some((user, meters)) => (Some(user), meters),
+        None => (None, AccountMeters::default()),
+    };
+    let current = token.admit(user)?;
     if meters.is_empty() {
         // None, or not theirs: only the account itself tells which.
         state
             .store
-            .account_of_user(user.id, account_id)
+            .account_of_user(current.user.id, account_id)
             .await?
             .ok_or(ApiError::NotFound)?;
         return Ok(Vec::new());

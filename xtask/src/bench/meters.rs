@@ -99,13 +99,13 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
          it. SQLite answers these reads on the calling thread through rusqlite \
          (`store/sqlite_inline.rs`): through sqlx each query was a hop to its connection \
          thread and back, over half the server's CPU time. The load generator's own cost per \
-         request is the same for both and takes a share of the same two cores. Where the rest \
-         goes (perf, 2026-12-05): during this benchmark the two cores were 17 % idle (4 % during \
-         the hello world), and the server's two workers went to sleep about 2,000 times a second \
-         on one lock, SQLite's mutex of the WAL index (`unixShmLock`), which every read \
-         transaction takes to begin and to end: two transactions per request here, the session's \
-         and the meters'. Those waits are the p99. The ratio itself ranged from 0.43 to 0.60 over \
-         four runs that day, with the hello world between 53,000 and 83,000 requests/s.",
+         request is the same for both and takes a share of the same two cores. The session is read \
+         in the same read transaction as the meters: perf on 2026-12-05 showed the server's two \
+         workers going to sleep about 2,000 times a second on SQLite's one mutex of the WAL \
+         index (`unixShmLock`), which every read transaction takes to begin and to end, while \
+         the cores were 17 % idle; with one transaction per request instead of two, four runs \
+         gave 0.48–0.51 where four before gave 0.43–0.60, with the hello world between 53,000 \
+         and 83,000 requests/s.",
     );
     Ok(section)
 }

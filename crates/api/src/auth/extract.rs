@@ -27,25 +27,66 @@ pub fn bearer(request: &HttpRequest) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-impl CurrentUser {
-    async fn authenticate(request: HttpRequest) -> Result<Self, ApiError> {
-        let state = request
-            .app_data::<web::Data<AppState>>()
-            .ok_or_else(|| anyhow::anyhow!("application state missing"))?;
-        let token = bearer(&request).ok_or_else(ApiError::unauthorized)?;
-        let now = state.clock.now();
-        let claims = state.jwt.verify(token, now).ok_or_else(invalid_token)?;
-        let user_id: i64 = claims.sub.parse().map_err(|_| invalid_token())?;
-        let user = state
-            .store
-            .user_in_session(user_id, claims.sid, now)
-            .await?
-            .filter(|user| user.token_version == claims.ver)
+/// A valid access token whose session has not been read yet: for a handler that reads the
+/// session in the same read as its data, then admits the user (`SessionToken::admit`).
+#[derive(Debug, Clone, Copy)]
+pub struct SessionToken {
+    pub user_id: i64,
+    pub session_id: i64,
+    token_version: i64,
+}
+
+impl SessionToken {
+    fn verify(request: &HttpRequest, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(request).ok_or_else(ApiError::unauthorized)?;
+        let claims = state
+            .jwt
+            .verify(token, state.clock.now())
             .ok_or_else(invalid_token)?;
         Ok(Self {
-            user,
+            user_id: claims.sub.parse().map_err(|_| invalid_token())?,
             session_id: claims.sid,
+            token_version: claims.ver,
         })
+    }
+
+    /// The signed-in user, given what the store found for this token's session (`None`: not
+    /// open); a token issued before the user's last password change is refused.
+    pub fn admit(self, user: Option<UserRecord>) -> Result<CurrentUser, ApiError> {
+        let user = user
+            .filter(|user| user.token_version == self.token_version)
+            .ok_or_else(invalid_token)?;
+        Ok(CurrentUser {
+            user,
+            session_id: self.session_id,
+        })
+    }
+}
+
+fn state_of(request: &HttpRequest) -> Result<&web::Data<AppState>, ApiError> {
+    Ok(request
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| anyhow::anyhow!("application state missing"))?)
+}
+
+impl FromRequest for SessionToken {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(state_of(request).and_then(|state| Self::verify(request, state)))
+    }
+}
+
+impl CurrentUser {
+    async fn authenticate(request: HttpRequest) -> Result<Self, ApiError> {
+        let state = state_of(&request)?;
+        let token = SessionToken::verify(&request, state)?;
+        let user = state
+            .store
+            .user_in_session(token.user_id, token.session_id, state.clock.now())
+            .await?;
+        token.admit(user)
     }
 }
 
@@ -102,9 +143,7 @@ impl FromRequest for ApiClient {
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let request = request.clone();
         Box::pin(async move {
-            let state = request
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| anyhow::anyhow!("application state missing"))?;
+            let state = state_of(&request)?;
             let invalid = || ApiError::Unauthorized {
                 code: "invalid_api_key",
                 detail: "Нужен действующий API-ключ интегратора: Authorization: Bearer <ключ>."

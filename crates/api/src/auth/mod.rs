@@ -6,7 +6,7 @@ mod jwt;
 mod password;
 mod rate_limit;
 
-pub use extract::{ApiClient, CurrentUser, Operator};
+pub use extract::{ApiClient, CurrentUser, Operator, SessionToken};
 pub use jwt::{ACCESS_TOKEN_SECS, AccessClaims, JwtKeys};
 pub use password::PasswordHasher;
 pub use rate_limit::RateLimiter;

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentUser, SessionToken};
 use crate::error::{ApiError, Problem};
 use crate::readings::{self, Meter, Submission};
 use crate::routes::JsonBody;
@@ -306,11 +306,11 @@ pub struct MeterInfo {
 )]
 async fn list_meters(
     state: web::Data<AppState>,
-    current: CurrentUser,
+    token: SessionToken,
     path: web::Path<i64>,
 ) -> Result<web::Json<Vec<MeterInfo>>, ApiError> {
     let today = state.clock.today();
-    let meters = readings::meters(&state, &current.user, path.into_inner()).await?;
+    let meters = readings::meters(&state, token, path.into_inner()).await?;
     let infos = meters
         .into_iter()
         .map(|(meter, previous, current_reading)| {

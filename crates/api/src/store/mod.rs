@@ -226,6 +226,24 @@ pub trait RequestReads: Send + Sync {
         account_id: i64,
         month: &str,
     ) -> StoreResult<AccountMeters>;
+    /// `meters_of_user_account` for the user behind an access token, whose session is read as
+    /// `user_in_session` reads it; `None` when it is not open. SQLite reads both at once.
+    async fn meters_in_session(
+        &self,
+        user_id: i64,
+        session_id: i64,
+        now: i64,
+        account_id: i64,
+        month: &str,
+    ) -> StoreResult<Option<(UserRecord, AccountMeters)>> {
+        let Some(user) = self.user_in_session(user_id, session_id, now).await? else {
+            return Ok(None);
+        };
+        let meters = self
+            .meters_of_user_account(user_id, account_id, month)
+            .await?;
+        Ok(Some((user, meters)))
+    }
     /// The meter if it belongs to an account the user has an active link to.
     async fn meter_of_user(&self, user_id: i64, meter_id: i64) -> StoreResult<Option<MeterRecord>>;
     /// `meter_of_user` with what a reading of `month` is decided against.

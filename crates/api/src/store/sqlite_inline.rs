@@ -175,6 +175,27 @@ impl Submissions for SqliteStore {
     }
 }
 
+/// The account's meters and their recent readings, both from the snapshot of one transaction.
+fn account_meters(
+    snapshot: &Connection,
+    user_id: i64,
+    account_id: i64,
+    month: &str,
+) -> rusqlite::Result<AccountMeters> {
+    let meters = snapshot
+        .prepare_cached(request::METERS_OF_USER_ACCOUNT)?
+        .query_map(named_params! {"$1": account_id, "$2": user_id}, meter)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if meters.is_empty() {
+        return Ok(AccountMeters::default());
+    }
+    let readings = snapshot
+        .prepare_cached(request::RECENT_READINGS)?
+        .query_map(named_params! {"$1": account_id, "$2": month}, reading)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(AccountMeters { meters, readings })
+}
+
 fn driver_error(error: rusqlite::Error) -> sqlx::Error {
     sqlx::Error::AnyDriverError(Box::new(error))
 }
@@ -220,21 +241,36 @@ impl RequestReads for SqliteStore {
         account_id: i64,
         month: &str,
     ) -> StoreResult<AccountMeters> {
-        // Both from one snapshot, and one read transaction's locks instead of two.
         self.inline.read(|connection| {
             let snapshot = connection.unchecked_transaction()?;
-            let meters = snapshot
-                .prepare_cached(request::METERS_OF_USER_ACCOUNT)?
-                .query_map(named_params! {"$1": account_id, "$2": user_id}, meter)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            if meters.is_empty() {
-                return Ok(AccountMeters::default());
-            }
-            let readings = snapshot
-                .prepare_cached(request::RECENT_READINGS)?
-                .query_map(named_params! {"$1": account_id, "$2": month}, reading)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(AccountMeters { meters, readings })
+            account_meters(&snapshot, user_id, account_id, month)
+        })
+    }
+
+    async fn meters_in_session(
+        &self,
+        user_id: i64,
+        session_id: i64,
+        now: i64,
+        account_id: i64,
+        month: &str,
+    ) -> StoreResult<Option<(UserRecord, AccountMeters)>> {
+        // Every read transaction takes and releases the WAL index's one mutex, which the
+        // server's threads otherwise queue for: the session and the meters in one.
+        self.inline.read(|connection| {
+            let snapshot = connection.unchecked_transaction()?;
+            let Some(user) = snapshot
+                .prepare_cached(request::USER_IN_SESSION)?
+                .query_row(
+                    named_params! {"$1": user_id, "$2": session_id, "$3": now},
+                    user,
+                )
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            let meters = account_meters(&snapshot, user_id, account_id, month)?;
+            Ok(Some((user, meters)))
         })
     }
 

@@ -413,3 +413,61 @@ async fn refresh_and_link_tokens_are_stored_only_as_hashes() {
         }
     }
 }
+
+/// The meters call reads the session together with the meters; every way a session ends holds
+/// there as on any other route.
+#[tokio::test]
+async fn the_meters_call_checks_its_session_as_every_route_does() {
+    let app = spawn_app().await;
+    app.load_demo().await;
+    let (access, account) = app
+        .customer_with_account("meters.session@mail.ru", "720000032", "500")
+        .await;
+    let meters = format!("/api/v1/accounts/{account}/meters");
+    assert_eq!(
+        app.get_auth(&meters, &access).await.status(),
+        StatusCode::OK
+    );
+
+    let stranger = app.signed_in_customer("meters.stranger@mail.ru").await;
+    let theirs = app.get_auth(&meters, &stranger).await;
+    assert_problem(theirs, StatusCode::NOT_FOUND, "not_found").await;
+    let garbled = app.get_auth(&meters, &format!("{access}x")).await;
+    assert_problem(garbled, StatusCode::UNAUTHORIZED, "invalid_token").await;
+
+    // A password change keeps its own session but with a new token: the old one is refused.
+    let changed = app
+        .post_auth(
+            "/api/v1/me/password",
+            &access,
+            &json!({
+                "current_password": PASSWORD,
+                "new_password": "Надёжный-пароль-31",
+                "new_password_confirmation": "Надёжный-пароль-31",
+            }),
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    let renewed = changed.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old = app.get_auth(&meters, &access).await;
+    assert_problem(old, StatusCode::UNAUTHORIZED, "invalid_token").await;
+    assert_eq!(
+        app.get_auth(&meters, &renewed).await.status(),
+        StatusCode::OK
+    );
+
+    // Signed out: the session is over.
+    let out = app
+        .client
+        .post(app.url("/api/v1/auth/logout"))
+        .bearer_auth(&renewed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let ended = app.get_auth(&meters, &renewed).await;
+    assert_problem(ended, StatusCode::UNAUTHORIZED, "invalid_token").await;
+}
