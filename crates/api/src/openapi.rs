@@ -140,14 +140,7 @@ impl Modify for JsonBodyErrors {
             ),
         ];
         for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for operation in operations.into_iter().flatten() {
+            for operation in operations_of(item) {
                 if !takes_json(operation) {
                     continue;
                 }
@@ -169,14 +162,7 @@ struct InternalErrors;
 impl Modify for InternalErrors {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for operation in operations.into_iter().flatten() {
+            for operation in operations_of(item) {
                 operation
                     .responses
                     .responses
@@ -187,6 +173,19 @@ impl Modify for InternalErrors {
             }
         }
     }
+}
+
+/// The operations of a path, whatever their methods.
+fn operations_of(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
 }
 
 fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
