@@ -240,11 +240,9 @@ pub async fn meters(
             &month,
         )
         .await?;
-    let (user, AccountMeters { meters, readings }) = match found {
-        Some((user, meters)) => (Some(user), meters),
-        None => (None, AccountMeters::default()),
-    };
+    let (user, found) = found.unzip();
     let current = token.admit(user)?;
+    let AccountMeters { meters, readings } = found.unwrap_or_default();
     if meters.is_empty() {
         // None, or not theirs: only the account itself tells which.
         state

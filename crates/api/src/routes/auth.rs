@@ -293,14 +293,17 @@ async fn refresh(
     };
     match identity::refresh(&state, cookie.value()).await {
         Ok(issued) => Ok(issued_response(&state, issued)),
-        Err(error) => {
-            let mut response = actix_web::ResponseError::error_response(&error);
-            response
-                .add_cookie(&removal_cookie(&state))
-                .map_err(anyhow::Error::from)?;
-            Ok(response)
-        }
+        Err(error) => error_removing_cookie(&state, &error),
     }
+}
+
+/// The problem for `error`, removing the refresh cookie too: it names no open session.
+fn error_removing_cookie(state: &AppState, error: &ApiError) -> Result<HttpResponse, ApiError> {
+    let mut response = actix_web::ResponseError::error_response(error);
+    response
+        .add_cookie(&removal_cookie(state))
+        .map_err(anyhow::Error::from)?;
+    Ok(response)
 }
 
 /// Ends the current session on the server and removes the refresh cookie. The session is named
@@ -320,20 +323,16 @@ async fn logout(
     request: HttpRequest,
     current: Option<CurrentUser>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut ended = false;
-    if let Some(current) = &current {
-        identity::end_session(&state, current.user.id, current.session_id).await?;
-        ended = true;
-    }
-    if let Some(cookie) = request.cookie(REFRESH_COOKIE) {
-        ended |= identity::end_session_of_refresh(&state, cookie.value()).await?;
-    }
+    let ended = match (current, request.cookie(REFRESH_COOKIE)) {
+        (Some(current), _) => {
+            identity::end_session(&state, current.user.id, current.session_id).await?;
+            true
+        }
+        (None, Some(cookie)) => identity::end_session_of_refresh(&state, cookie.value()).await?,
+        (None, None) => false,
+    };
     if !ended {
-        let mut response = actix_web::ResponseError::error_response(&ApiError::unauthorized());
-        response
-            .add_cookie(&removal_cookie(&state))
-            .map_err(anyhow::Error::from)?;
-        return Ok(response);
+        return error_removing_cookie(&state, &ApiError::unauthorized());
     }
     Ok(HttpResponse::NoContent()
         .cookie(removal_cookie(&state))

@@ -175,6 +175,22 @@ impl Submissions for SqliteStore {
     }
 }
 
+/// The user behind an access token, if its session is open at `now`.
+fn session_user(
+    connection: &Connection,
+    user_id: i64,
+    session_id: i64,
+    now: i64,
+) -> rusqlite::Result<Option<UserRecord>> {
+    connection
+        .prepare_cached(request::USER_IN_SESSION)?
+        .query_row(
+            named_params! {"$1": user_id, "$2": session_id, "$3": now},
+            user,
+        )
+        .optional()
+}
+
 /// The account's meters and their recent readings, both from the snapshot of one transaction.
 fn account_meters(
     snapshot: &Connection,
@@ -208,11 +224,8 @@ impl RequestReads for SqliteStore {
         session_id: i64,
         now: i64,
     ) -> StoreResult<Option<UserRecord>> {
-        self.inline.row(
-            request::USER_IN_SESSION,
-            named_params! {"$1": user_id, "$2": session_id, "$3": now},
-            user,
-        )
+        self.inline
+            .read(|connection| session_user(connection, user_id, session_id, now))
     }
 
     async fn accounts_of_user(&self, user_id: i64) -> StoreResult<Vec<LinkedAccount>> {
@@ -259,14 +272,7 @@ impl RequestReads for SqliteStore {
         // server's threads otherwise queue for: the session and the meters in one.
         self.inline.read(|connection| {
             let snapshot = connection.unchecked_transaction()?;
-            let Some(user) = snapshot
-                .prepare_cached(request::USER_IN_SESSION)?
-                .query_row(
-                    named_params! {"$1": user_id, "$2": session_id, "$3": now},
-                    user,
-                )
-                .optional()?
-            else {
+            let Some(user) = session_user(&snapshot, user_id, session_id, now)? else {
                 return Ok(None);
             };
             let meters = account_meters(&snapshot, user_id, account_id, month)?;
