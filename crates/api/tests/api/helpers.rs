@@ -420,6 +420,16 @@ impl TestApp {
         }
     }
 
+    /// `POST /auth/logout` with whatever cookie `client` holds and, if given, `access` as the
+    /// bearer.
+    pub async fn logout(&self, client: &Client, access: Option<&str>) -> Response {
+        let mut request = client.post(self.url("/api/v1/auth/logout"));
+        if let Some(access) = access {
+            request = request.bearer_auth(access);
+        }
+        request.send().await.unwrap()
+    }
+
     /// `POST /auth/refresh` with whatever cookie `client` holds.
     pub async fn refresh_from(&self, client: &Client) -> Response {
         client

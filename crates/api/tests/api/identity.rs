@@ -75,13 +75,7 @@ async fn register_confirm_login_refresh_logout() {
         StatusCode::OK
     );
 
-    let logout = app
-        .client
-        .post(app.url("/api/v1/auth/logout"))
-        .bearer_auth(&access2)
-        .send()
-        .await
-        .unwrap();
+    let logout = app.logout(&app.client, Some(&access2)).await;
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         app.get_auth("/api/v1/me", &access2).await.status(),

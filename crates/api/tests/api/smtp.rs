@@ -60,13 +60,7 @@ async fn register_confirm_login_refresh_logout_over_smtp() {
     let access = body["access_token"].as_str().unwrap().to_owned();
     assert_eq!(app.status_of_me(&access).await, StatusCode::OK);
 
-    let logout = app
-        .client
-        .post(app.url("/api/v1/auth/logout"))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap();
+    let logout = app.logout(&app.client, Some(&access)).await;
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.status_of_me(&access).await, StatusCode::UNAUTHORIZED);
     let after = app.refresh_from(&app.client).await;

@@ -328,21 +328,10 @@ async fn logout_ends_only_the_session_its_access_token_or_refresh_cookie_names()
     let phone = app.browser("logout@mail.ru", PASSWORD, false).await;
     let laptop = app.browser("logout@mail.ru", PASSWORD, true).await;
 
-    let anonymous = app
-        .client
-        .post(app.url("/api/v1/auth/logout"))
-        .send()
-        .await
-        .unwrap();
+    let anonymous = app.logout(&app.client, None).await;
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 
-    let out = phone
-        .client
-        .post(app.url("/api/v1/auth/logout"))
-        .bearer_auth(&phone.access)
-        .send()
-        .await
-        .unwrap();
+    let out = app.logout(&phone.client, Some(&phone.access)).await;
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
     let removal = refresh_set_cookie(&out).expect("logout removes the cookie");
     assert!(removal.contains("Max-Age=0"), "{removal}");
@@ -359,13 +348,7 @@ async fn logout_ends_only_the_session_its_access_token_or_refresh_cookie_names()
 
     // Once its access token has expired, the laptop signs out with its refresh cookie alone.
     let garbled = format!("{}x", laptop.access);
-    let out = laptop
-        .client
-        .post(app.url("/api/v1/auth/logout"))
-        .bearer_auth(&garbled)
-        .send()
-        .await
-        .unwrap();
+    let out = app.logout(&laptop.client, Some(&garbled)).await;
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         app.status_of_me(&laptop.access).await,
@@ -376,12 +359,7 @@ async fn logout_ends_only_the_session_its_access_token_or_refresh_cookie_names()
         StatusCode::UNAUTHORIZED
     );
     // The cookie went with the session: nothing is left to sign out with.
-    let again = laptop
-        .client
-        .post(app.url("/api/v1/auth/logout"))
-        .send()
-        .await
-        .unwrap();
+    let again = app.logout(&laptop.client, None).await;
     assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -460,13 +438,7 @@ async fn the_meters_call_checks_its_session_as_every_route_does() {
     );
 
     // Signed out: the session is over.
-    let out = app
-        .client
-        .post(app.url("/api/v1/auth/logout"))
-        .bearer_auth(&renewed)
-        .send()
-        .await
-        .unwrap();
+    let out = app.logout(&app.client, Some(&renewed)).await;
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
     let ended = app.get_auth(&meters, &renewed).await;
     assert_problem(ended, StatusCode::UNAUTHORIZED, "invalid_token").await;
