@@ -53,23 +53,28 @@ fn parsed<T, E: Coded>(
     result.map_err(|e| errors.push(e.on_field(field))).ok()
 }
 
-/// The e-mail as it is stored: normalised when it parses, else trimmed and lower-cased (so
-/// that limits and look-ups of malformed input still work the same for everyone).
-fn email_key(raw: &str) -> String {
-    Email::parse(raw)
-        .map(|e| e.as_str().to_owned())
-        .unwrap_or_else(|_| raw.trim().to_lowercase())
+async fn limit_mail(state: &AppState, email: &str, origin: &Origin) -> Result<(), ApiError> {
+    limit_mail_to(state, &[email], origin).await
 }
 
-async fn limit_mail(state: &AppState, email: &str, origin: &Origin) -> Result<(), ApiError> {
+/// Counts a request that e-mails `addresses` against each of them and against the caller's IP.
+async fn limit_mail_to(
+    state: &AppState,
+    addresses: &[&str],
+    origin: &Origin,
+) -> Result<(), ApiError> {
     let limits = &state.config.rate_limits;
-    state
-        .limiter
-        .hit_all(&[
-            (&format!("mail:ip:{}", origin.ip), limits.mail_per_ip),
-            (&format!("mail:address:{email}"), limits.mail_per_address),
-        ])
-        .await
+    let mut keys = vec![(format!("mail:ip:{}", origin.ip), limits.mail_per_ip)];
+    keys.extend(
+        addresses
+            .iter()
+            .map(|address| (format!("mail:address:{address}"), limits.mail_per_address)),
+    );
+    let keys: Vec<(&str, _)> = keys
+        .iter()
+        .map(|(key, limit)| (key.as_str(), *limit))
+        .collect();
+    state.limiter.hit_all(&keys).await
 }
 
 fn token_error(outcome: &TokenOutcome) -> ApiError {
@@ -238,6 +243,13 @@ pub async fn confirm_email(state: &AppState, token: &str) -> Result<(), ApiError
         .await?
     {
         TokenOutcome::Taken { user_id, .. } => tx.confirm_email(user_id, now).await?,
+        // Opened twice (a mail scanner, a second click): the address is confirmed already.
+        TokenOutcome::Used => {
+            return Err(ApiError::bad_request(
+                "email_already_confirmed",
+                "Адрес уже подтверждён этой ссылкой. Войдите, указав email и пароль.",
+            ));
+        }
         other => return Err(token_error(&other)),
     }
     tx.commit().await?;
@@ -252,24 +264,31 @@ pub async fn login(
     origin: &Origin,
 ) -> Result<Issued, ApiError> {
     let limits = &state.config.rate_limits;
-    let email = email_key(raw_email);
-    let account_key = password_guesses_key(&email);
+    // An address that does not parse belongs to nobody: it gets the answer of an unknown one
+    // (after a dummy hash), and no counter of its own, so junk cannot fill the counters' table.
+    let email = Email::parse(raw_email).ok();
+    let account_key = email.as_ref().map(|e| password_guesses_key(e.as_str()));
+    let ip_key = format!("login:ip:{}", origin.ip);
     // Counted as a failure up front and wiped on success (see `RateLimiter::forgive`).
-    state
-        .limiter
-        .hit_all(&[
-            (&format!("login:ip:{}", origin.ip), limits.login_per_ip),
-            (&account_key, limits.login_per_account),
-        ])
-        .await?;
+    let mut keys = vec![(ip_key.as_str(), limits.login_per_ip)];
+    keys.extend(
+        account_key
+            .as_deref()
+            .map(|key| (key, limits.login_per_account)),
+    );
+    state.limiter.hit_all(&keys).await?;
 
-    let user = state.store.user_by_email(&email).await?;
+    let user = match &email {
+        Some(email) => state.store.user_by_email(email.as_str()).await?,
+        None => None,
+    };
     let matches = state
         .hasher
         .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
         .await?;
-    let user = match user {
-        Some(user) if matches => user,
+    // A known user's address parsed, so it has a counter.
+    let (user, account_key) = match (user, account_key) {
+        (Some(user), Some(account_key)) if matches => (user, account_key),
         _ => {
             return Err(ApiError::Unauthorized {
                 code: "invalid_credentials",
@@ -443,6 +462,13 @@ async fn replace_password(
     let hash = state.hasher.hash(password.expose_secret()).await?;
     tx.set_password(user.id, &hash, now).await?;
     tx.revoke_other_sessions(user.id, keep, now).await?;
+    // Links asked for before the change, perhaps by whoever knew the old password, die with it.
+    tx.discard_tokens(user.id, TokenPurpose::ResetPassword, now)
+        .await?;
+    tx.discard_tokens(user.id, TokenPurpose::ChangeEmail, now)
+        .await?;
+    // The owner proved themselves: wrong guesses made before no longer lock them out.
+    tx.reset_hits(&password_guesses_key(&user.email)).await?;
     let letter = state.templates.render(
         &crate::mail::send_to(&user.email),
         &Letter::PasswordChanged {
@@ -580,7 +606,8 @@ pub async fn request_email_change(
         )]));
     }
     check_current_password(state, user, current_password).await?;
-    limit_mail(state, new_email.as_str(), origin).await?;
+    // The account's own address counts too: one account cannot mail address after address.
+    limit_mail_to(state, &[new_email.as_str(), &user.email], origin).await?;
     let now = state.clock.now();
     let (token, token_hash) = new_secret_token();
     let mut tx = state.store.begin().await?;
@@ -640,6 +667,11 @@ pub async fn confirm_email_change(state: &AppState, token: &str) -> Result<Strin
     }
     tx.revoke_other_sessions(user.id, asking_session, now)
         .await?;
+    // Reset links went to the old address; other pending changes would switch it again.
+    tx.discard_tokens(user.id, TokenPurpose::ResetPassword, now)
+        .await?;
+    tx.discard_tokens(user.id, TokenPurpose::ChangeEmail, now)
+        .await?;
     let letter = state.templates.render(
         &crate::mail::send_to(&user.email),
         &Letter::EmailChanged {
@@ -661,6 +693,7 @@ pub async fn change_password(
     current_password: &str,
     new_password_text: &str,
     confirmation: &str,
+    origin: &Origin,
 ) -> Result<String, ApiError> {
     check_current_password(state, user, current_password).await?;
     let password = new_password(
@@ -670,6 +703,8 @@ pub async fn change_password(
         "new_password",
         "new_password_confirmation",
     )?;
+    // «Пароль изменён» goes to the account's address.
+    limit_mail(state, &user.email, origin).await?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     replace_password(state, &mut tx, user, &password, Some(session_id), now).await?;

@@ -29,11 +29,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The caller's address and browser, for sessions and limits.
 pub fn origin(request: &HttpRequest, state: &AppState) -> Origin {
-    let info = request.connection_info();
+    let peer = request.peer_addr().map(|a| a.ip());
     let ip = if state.config.trust_proxy {
-        info.realip_remote_addr().map(str::to_owned)
+        forwarded_client(request).or(peer)
     } else {
-        request.peer_addr().map(|a| a.ip().to_string())
+        peer
     };
     let user_agent = request
         .headers()
@@ -44,9 +44,22 @@ pub fn origin(request: &HttpRequest, state: &AppState) -> Origin {
         .take(300)
         .collect();
     Origin {
-        ip: ip.unwrap_or_else(|| "unknown".into()),
+        ip: ip.map_or_else(|| "unknown".into(), |ip| ip.to_string()),
         user_agent,
     }
+}
+
+/// The address our proxy saw the request come from: the last entry of `X-Forwarded-For`, the
+/// one the proxy appended. Entries to its left are whatever the client sent, so trusting them
+/// (as `Forwarded`, also passed through untouched) would let anyone pick an address per request
+/// and never meet a per-IP limit.
+fn forwarded_client(request: &HttpRequest) -> Option<std::net::IpAddr> {
+    let header = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|value| value.to_str().ok())
+        .last()?;
+    header.rsplit(',').next()?.trim().parse().ok()
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -164,7 +177,7 @@ pub struct TokenRequest {
     request_body = TokenRequest,
     responses(
         (status = 200, body = Done),
-        (status = 400, description = "`token_invalid` or `token_expired`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`token_invalid`, `token_expired`, or `email_already_confirmed` when the link was used before", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn confirm_email(

@@ -164,11 +164,12 @@ pub struct ChangePasswordRequest {
         (status = 200, body = TokenResponse),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many wrong current passwords for this account", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong current passwords for this account, or too many letters to its address", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn change_password(
     state: web::Data<AppState>,
+    request: HttpRequest,
     current: CurrentUser,
     body: JsonBody<ChangePasswordRequest>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
@@ -179,6 +180,7 @@ async fn change_password(
         &body.current_password,
         &body.new_password,
         &body.new_password_confirmation,
+        &origin(&request, &state),
     )
     .await?;
     Ok(web::Json(TokenResponse::new(token)))

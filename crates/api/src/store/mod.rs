@@ -124,7 +124,9 @@ pub enum TokenOutcome {
         payload: Option<String>,
     },
     Expired,
-    /// Unknown, already used, or meant for another purpose.
+    /// Used before: by its own link, or discarded by a later change (see `discard_tokens`).
+    Used,
+    /// Unknown, or meant for another purpose.
     Invalid,
 }
 
@@ -330,6 +332,14 @@ pub trait IdentityTx: Send {
         purpose: TokenPurpose,
         now: i64,
     ) -> StoreResult<TokenOutcome>;
+    /// Uses up every unused token of the user for `purpose`: links mailed before a password or
+    /// an address changed must not outlive the change.
+    async fn discard_tokens(
+        &mut self,
+        user_id: i64,
+        purpose: TokenPurpose,
+        now: i64,
+    ) -> StoreResult<()>;
 
     async fn create_session(&mut self, session: &NewSession<'_>) -> StoreResult<i64>;
     /// Replaces a refresh token with a new one; a reused token revokes its session.

@@ -27,7 +27,9 @@ async fn register_confirm_login_refresh_logout() {
     let again = app
         .post("/api/v1/auth/confirm-email", &json!({ "token": token }))
         .await;
-    assert_problem(again, StatusCode::BAD_REQUEST, "token_invalid").await;
+    // A second click is refused, with what to do instead.
+    let again = assert_problem(again, StatusCode::BAD_REQUEST, "email_already_confirmed").await;
+    assert!(again["detail"].as_str().unwrap().contains("Войдите"));
 
     let response = app
         .post(
@@ -1326,4 +1328,60 @@ async fn concurrent_registrations_of_one_address_all_get_the_same_answer() {
         .await;
     app.wait_for_outbox_drained().await;
     assert_eq!(app.mails_to("twice@mail.ru", "").len(), 6);
+}
+
+#[tokio::test]
+async fn a_password_reset_voids_every_link_asked_for_before_it() {
+    let app = spawn_app().await;
+    let access = app.signed_in_customer("owner@mail.ru").await;
+    // Whoever held the session and the password asks to move the account to their address…
+    let change = app
+        .post_auth(
+            "/api/v1/me/email",
+            &access,
+            &json!({ "new_email": "thief@mail.ru", "current_password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(change.status(), StatusCode::ACCEPTED);
+    let mail = app
+        .wait_for_mail("thief@mail.ru", "/confirm-email-change?token=", 1)
+        .await;
+    let change_token = token_in(&mail, "/confirm-email-change?token=");
+    // …the owner asks for two reset links and uses the second.
+    for _ in 0..2 {
+        let forgot = app
+            .post(
+                "/api/v1/auth/forgot-password",
+                &json!({ "email": "owner@mail.ru" }),
+            )
+            .await;
+        assert_eq!(forgot.status(), StatusCode::ACCEPTED);
+    }
+    let mails = app
+        .wait_for_mails("owner@mail.ru", "/reset-password?token=", 2)
+        .await;
+    let tokens: Vec<String> = mails
+        .iter()
+        .map(|mail| token_in(mail, "/reset-password?token="))
+        .collect();
+    let new_password = "Пароль-только-мой-1";
+    let body = |token: &str| json!({ "token": token, "password": new_password, "password_confirmation": new_password });
+    let reset = app
+        .post("/api/v1/auth/reset-password", &body(&tokens[1]))
+        .await;
+    assert_eq!(reset.status(), StatusCode::NO_CONTENT);
+
+    let earlier_reset = app
+        .post("/api/v1/auth/reset-password", &body(&tokens[0]))
+        .await;
+    assert_problem(earlier_reset, StatusCode::BAD_REQUEST, "token_invalid").await;
+    let stolen_change = app
+        .post(
+            "/api/v1/auth/confirm-email-change",
+            &json!({ "token": change_token }),
+        )
+        .await;
+    assert_problem(stolen_change, StatusCode::BAD_REQUEST, "token_invalid").await;
+    let access = app.login("owner@mail.ru", new_password).await;
+    assert_eq!(app.me(&access).await["email"], "owner@mail.ru");
 }

@@ -79,9 +79,54 @@ async fn failed_logins_lock_the_account_for_a_while() {
     }
     assert_limited(attempt(&app, "nobody@mail.ru", "не-тот-пароль").await, 900).await;
 
+    // Malformed addresses belong to nobody: they get the same answer, counted per IP only.
+    for _ in 0..5 {
+        let junk = attempt(&app, &"x".repeat(5000), "не-тот-пароль").await;
+        assert_problem(junk, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    }
+
     app.clock.advance(901);
     assert_eq!(
         attempt(&app, "locked@mail.ru", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_password_reset_lifts_the_lock_of_wrong_guesses() {
+    let app = spawn_app_with(|c| c.rate_limits.login_per_account = limit(3, 900)).await;
+    app.confirmed_customer("guessed@mail.ru").await;
+    for _ in 0..3 {
+        let wrong = attempt(&app, "guessed@mail.ru", "не-тот-пароль").await;
+        assert_problem(wrong, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    }
+    assert_limited(attempt(&app, "guessed@mail.ru", PASSWORD).await, 900).await;
+
+    // The owner proves themselves through the mailbox…
+    let forgot = app
+        .post(
+            "/api/v1/auth/forgot-password",
+            &json!({ "email": "guessed@mail.ru" }),
+        )
+        .await;
+    assert_eq!(forgot.status(), StatusCode::ACCEPTED);
+    let mail = app
+        .wait_for_mail("guessed@mail.ru", "/reset-password?token=", 1)
+        .await;
+    let token = crate::helpers::token_in(&mail, "/reset-password?token=");
+    let new_password = "Совсем-новый-пароль-7";
+    let reset = app
+        .post(
+            "/api/v1/auth/reset-password",
+            &json!({ "token": token, "password": new_password, "password_confirmation": new_password }),
+        )
+        .await;
+    assert_eq!(reset.status(), StatusCode::NO_CONTENT);
+    // …and signs in at once with the new password, not 15 minutes later.
+    assert_eq!(
+        attempt(&app, "guessed@mail.ru", new_password)
+            .await
+            .status(),
         StatusCode::OK
     );
 }
@@ -189,6 +234,37 @@ async fn logins_from_one_ip_are_limited() {
 }
 
 #[tokio::test]
+async fn behind_a_proxy_the_ip_limit_counts_the_address_the_proxy_saw() {
+    let app = spawn_app_with(|c| {
+        c.trust_proxy = true;
+        c.rate_limits.login_per_ip = limit(2, 600);
+    })
+    .await;
+    // nginx appends the address it saw; whatever stands to its left came from the client.
+    let login_via_proxy = |forwarded_for: String| {
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .header("X-Forwarded-For", forwarded_for)
+            .json(&json!({ "email": "nobody@mail.ru", "password": "не-тот-пароль" }))
+            .send()
+    };
+    for n in 0..2 {
+        let forged = format!("10.0.0.{n}, 198.51.100.7");
+        assert_eq!(
+            login_via_proxy(forged).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let third = login_via_proxy("10.0.0.99, 198.51.100.7".into())
+        .await
+        .unwrap();
+    assert_limited(third, 600).await;
+    // Another client behind the same proxy is not held back.
+    let neighbour = login_via_proxy("198.51.100.8".into()).await.unwrap();
+    assert_eq!(neighbour.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
 async fn mail_to_one_address_is_limited_across_every_mail_sending_endpoint() {
     let app = spawn_app_with(|c| c.rate_limits.mail_per_address = limit(3, 3600)).await;
     let register = app
@@ -265,6 +341,34 @@ async fn mail_a_stranger_asks_for_does_not_stop_the_owner_linking_an_account() {
         )
         .await;
     assert_eq!(linked.status(), StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn one_account_cannot_mail_address_after_address() {
+    let app = spawn_app_with(|c| c.rate_limits.mail_per_address = limit(2, 3600)).await;
+    let access = app.signed_in_customer("mover@mail.ru").await;
+    let change_to = |address: &'static str| {
+        let body = json!({ "new_email": address, "current_password": PASSWORD });
+        let (app, access) = (&app, &access);
+        async move { app.post_auth("/api/v1/me/email", access, &body).await }
+    };
+    // The mail of registration went to mover@mail.ru: one of its two letters an hour.
+    assert_eq!(
+        change_to("first@mail.ru").await.status(),
+        StatusCode::ACCEPTED
+    );
+    // Each new address is fresh, but the account's own address has had its two.
+    assert_limited(change_to("second@mail.ru").await, 3600).await;
+    app.clock.advance(3601);
+    let access = app.login("mover@mail.ru", PASSWORD).await;
+    let third = app
+        .post_auth(
+            "/api/v1/me/email",
+            &access,
+            &json!({ "new_email": "third@mail.ru", "current_password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(third.status(), StatusCode::ACCEPTED);
 }
 
 #[tokio::test]

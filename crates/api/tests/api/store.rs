@@ -131,7 +131,7 @@ async fn tokens_are_single_use_expiring_and_bound_to_their_purpose() {
             tx.take_token("h1", TokenPurpose::ConfirmEmail, 1_501)
                 .await
                 .unwrap(),
-            TokenOutcome::Invalid,
+            TokenOutcome::Used,
             "{backend}"
         );
         assert_eq!(

@@ -327,6 +327,24 @@ macro_rules! identity_sql {
                 .map(|_| ())
             }
 
+            async fn discard_tokens(
+                &mut self,
+                user_id: i64,
+                purpose: crate::store::TokenPurpose,
+                now: i64,
+            ) -> crate::store::StoreResult<()> {
+                sqlx::query(
+                    "UPDATE one_time_tokens SET used_at = $3 \
+                     WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
+                )
+                .bind(user_id)
+                .bind(purpose.as_str())
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await
+                .map(|_| ())
+            }
+
             async fn take_token(
                 &mut self,
                 token_hash: &str,
@@ -344,7 +362,7 @@ macro_rules! identity_sql {
                 .await?;
                 let Some(token) = token else { return Ok(TokenOutcome::Invalid) };
                 if token.used_at.is_some() {
-                    return Ok(TokenOutcome::Invalid);
+                    return Ok(TokenOutcome::Used);
                 }
                 if token.expires_at <= now {
                     return Ok(TokenOutcome::Expired);
@@ -357,7 +375,7 @@ macro_rules! identity_sql {
                 .execute(&mut *self.tx)
                 .await?;
                 if taken.rows_affected() == 0 {
-                    return Ok(TokenOutcome::Invalid);
+                    return Ok(TokenOutcome::Used);
                 }
                 Ok(TokenOutcome::Taken { user_id: token.user_id, payload: token.payload })
             }
