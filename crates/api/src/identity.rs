@@ -314,21 +314,17 @@ pub async fn login(
         SHORT_SESSION_SECS
     };
     let (refresh_token, refresh_hash) = new_secret_token();
-    let mut tx = state.store.begin().await?;
-    // With the session, in one write.
-    tx.reset_hits(&account_key).await?;
-    let session_id = tx
-        .create_session(&NewSession {
-            user_id: user.id,
-            remember,
-            now,
-            expires_at: now + lifetime,
-            user_agent: &origin.user_agent,
-            ip: &origin.ip,
-            refresh_hash: &refresh_hash,
-        })
-        .await?;
-    tx.commit().await?;
+    // The wrong guesses are forgotten with the session's start, in one write.
+    let session = NewSession {
+        user_id: user.id,
+        remember,
+        now,
+        expires_at: now + lifetime,
+        user_agent: &origin.user_agent,
+        ip: &origin.ip,
+        refresh_hash: &refresh_hash,
+    };
+    let session_id = state.store.start_session(&session, &account_key).await?;
     Ok(Issued {
         access_token: state
             .jwt

@@ -221,20 +221,6 @@ pub trait AccountStore: Send + Sync {
     async fn api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>>;
 }
 
-/// The write of a reading's submission, apart from the rest because each backend does it its
-/// own fastest way (SQL in `sql::request`).
-#[async_trait]
-pub trait Submissions: Send + Sync {
-    /// Saves the reading of its month (replacing an earlier one) if its meter is still at
-    /// `revision` (see `SubmissionBasis`), and moves the meter to the next revision; `None` when
-    /// something changed the meter or its readings since it was read.
-    async fn save_reading_if_unchanged(
-        &self,
-        reading: &NewReading,
-        revision: i64,
-    ) -> StoreResult<Option<ReadingRecord>>;
-}
-
 #[async_trait]
 pub trait AccountTx: Send {
     async fn request_link(

@@ -190,7 +190,7 @@ pub struct OutboxRecord {
 /// The database: reads and single-statement writes, and units of work.
 #[async_trait]
 pub trait Store:
-    RequestReads + Submissions + IdentityStore + AccountStore + ApplicationStore + Send + Sync + 'static
+    RequestReads + HotWrites + IdentityStore + AccountStore + ApplicationStore + Send + Sync + 'static
 {
     /// Which backend this is, for logs and `/readyz`.
     fn backend(&self) -> &'static str;
@@ -257,6 +257,35 @@ pub trait RequestReads: Send + Sync {
     ) -> StoreResult<Option<SubmissionBasis>>;
     /// Newest month first.
     async fn readings_of_meter(&self, meter_id: i64) -> StoreResult<Vec<ReadingRecord>>;
+    /// The user signing in (or the like) with this normalised address.
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
+}
+
+/// The writes on the path of the busiest requests: a reading's submission, a rate-limit count,
+/// a new session. Apart from the rest because each backend makes them its own fastest way:
+/// SQLite each in one hop to a blocking thread (`sqlite_inline`), PostgreSQL in as few round
+/// trips as it can. The SQL is `sql::request`.
+#[async_trait]
+pub trait HotWrites: Send + Sync {
+    /// Saves the reading of its month (replacing an earlier one) if its meter is still at
+    /// `revision` (see `SubmissionBasis`), and moves the meter to the next revision; `None` when
+    /// something changed the meter or its readings since it was read.
+    async fn save_reading_if_unchanged(
+        &self,
+        reading: &NewReading,
+        revision: i64,
+    ) -> StoreResult<Option<ReadingRecord>>;
+
+    /// Counts one event against each `(key, window_secs)`, each in its fixed window, in one
+    /// transaction, and returns each key's count so far and its window's start, in order.
+    async fn hit(&self, events: &[(&str, i64)], now: i64) -> StoreResult<Vec<(i64, i64)>>;
+    /// Takes back one event counted against `key` (an attempt that turned out right).
+    async fn forgive_hit(&self, key: &str) -> StoreResult<()>;
+    async fn reset_hits(&self, key: &str) -> StoreResult<()>;
+
+    /// Opens a session with its first refresh token and forgets the events counted against
+    /// `forgiven` (the wrong guesses before a right password), in one unit of work.
+    async fn start_session(&self, session: &NewSession<'_>, forgiven: &str) -> StoreResult<i64>;
 }
 
 /// A unit of work: nothing of it is visible to others, or kept, until `commit`.
@@ -268,16 +297,8 @@ pub trait Tx: IdentityTx + AccountTx + ApplicationTx + Send {
 /// Users, sessions, rate-limit counters and the outbox, outside a unit of work.
 #[async_trait]
 pub trait IdentityStore: Send + Sync {
-    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<UserRecord>>;
     async fn open_sessions(&self, user_id: i64, now: i64) -> StoreResult<Vec<SessionRecord>>;
-
-    /// Counts one event against each `(key, window_secs)`, each in its fixed window, in one
-    /// transaction, and returns each key's count so far and its window's start, in order.
-    async fn hit(&self, events: &[(&str, i64)], now: i64) -> StoreResult<Vec<(i64, i64)>>;
-    /// Takes back one event counted against `key` (an attempt that turned out right).
-    async fn forgive_hit(&self, key: &str) -> StoreResult<()>;
-    async fn reset_hits(&self, key: &str) -> StoreResult<()>;
 
     /// Takes the oldest due message for `lock_secs`, so that no other sender takes it meanwhile.
     async fn claim_mail(&self, now: i64, lock_secs: i64) -> StoreResult<Option<OutboxRecord>>;

@@ -5,8 +5,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::sql::{request, sql_backend};
 use super::{
-    AccountMeters, AccountRecord, LinkedAccount, MeterRecord, NewReading, ReadingRecord,
-    StoreResult, SubmissionBasis, UserRecord,
+    AccountMeters, AccountRecord, LinkedAccount, MeterRecord, NewReading, NewSession,
+    ReadingRecord, Store as _, StoreResult, SubmissionBasis, UserRecord,
 };
 
 /// The production backend: several API instances may share one database.
@@ -134,10 +134,17 @@ impl super::RequestReads for PgStore {
             .fetch_all(&self.pool)
             .await
     }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
+        sqlx::query_as(request::USER_BY_EMAIL)
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+    }
 }
 
 #[async_trait::async_trait]
-impl super::Submissions for PgStore {
+impl super::HotWrites for PgStore {
     async fn save_reading_if_unchanged(
         &self,
         reading: &NewReading,
@@ -157,5 +164,47 @@ impl super::Submissions for PgStore {
             .bind(revision)
             .fetch_optional(&self.pool)
             .await
+    }
+
+    async fn hit(&self, events: &[(&str, i64)], now: i64) -> StoreResult<Vec<(i64, i64)>> {
+        // One transaction for all the keys of an attempt: one commit to wait for.
+        let mut tx = self.pool.begin().await?;
+        let mut counts = Vec::with_capacity(events.len());
+        for &(key, window_secs) in events {
+            counts.push(
+                sqlx::query_as(request::COUNT_HIT)
+                    .bind(key)
+                    .bind(now)
+                    .bind(window_secs)
+                    .fetch_one(&mut *tx)
+                    .await?,
+            );
+        }
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    async fn forgive_hit(&self, key: &str) -> StoreResult<()> {
+        sqlx::query(request::FORGIVE_HIT)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    async fn reset_hits(&self, key: &str) -> StoreResult<()> {
+        sqlx::query(request::RESET_HITS)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    async fn start_session(&self, session: &NewSession<'_>, forgiven: &str) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        tx.reset_hits(forgiven).await?;
+        let id = tx.create_session(session).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 }

@@ -8,15 +8,17 @@ use sqlx::sqlite::{
 };
 
 use super::sql::sql_backend;
-use super::sqlite_inline::{InlineReads, SubmissionWriter};
+use super::sqlite_inline::{InlineReads, Writer};
 
 /// The embedded default: one file in WAL mode, migrated at start.
 pub struct SqliteStore {
     pool: SqlitePool,
     /// The reads of nearly every request, on the calling thread (see `sqlite_inline`).
     pub(super) inline: InlineReads,
-    /// Saves submissions in one hop to a blocking thread (see `sqlite_inline`).
-    pub(super) submissions: Arc<SubmissionWriter>,
+    /// The hot writes (see `sqlite_inline`): submissions and sessions on `durable`, rate-limit
+    /// counts on `counters`, each in one hop to a blocking thread.
+    pub(super) durable: Arc<Writer>,
+    pub(super) counters: Arc<Writer>,
     /// Units of work of this process take turns to write (see `begin_write`).
     writer: Arc<tokio::sync::Mutex<()>>,
 }
@@ -49,7 +51,8 @@ impl SqliteStore {
         Ok(Self {
             pool,
             inline: InlineReads::new(path.clone()),
-            submissions: Arc::new(SubmissionWriter::new(path)),
+            durable: Arc::new(Writer::durable(path.clone())),
+            counters: Arc::new(Writer::forgetful(path)),
             writer: Arc::new(tokio::sync::Mutex::new(())),
         })
     }

@@ -1,5 +1,5 @@
 //! [`RequestReads`] for SQLite, answered on the calling thread through rusqlite, and
-//! [`Submissions`], saved through rusqlite on a blocking thread.
+//! [`HotWrites`], made through rusqlite on a blocking thread.
 //!
 //! sqlx runs each SQLite connection on a thread of its own: a query is a message to that thread
 //! and its rows a message back, two thread wake-ups that cost several times the query itself (on
@@ -8,9 +8,11 @@
 //! readers never wait for the writer, and every read sees everything committed before it began,
 //! so a change a handler makes through sqlx is visible to the next request's reads here.
 //!
-//! A submission's unit of work (two statements and a commit that waits for the disk) holds the
-//! database's one write lock: through sqlx that is four hops to the connection's thread and
-//! back while it is held, here one hop to a blocking thread for all of it.
+//! A hot write's unit of work (a submission, a login's session, a rate-limit count: a few
+//! statements and a commit) holds the database's one write lock: through sqlx that is a hop to
+//! the connection's thread and back per statement while it is held, here one hop to a blocking
+//! thread for all of it. A login used to make ten such hops, each waking a thread that took a
+//! core from the password hashing.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -20,8 +22,8 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, named_pa
 
 use super::sql::request;
 use super::{
-    AccountMeters, AccountRecord, LinkedAccount, MeterRecord, NewReading, ReadingRecord,
-    RequestReads, SqliteStore, StoreResult, SubmissionBasis, Submissions, UserRecord,
+    AccountMeters, AccountRecord, HotWrites, LinkedAccount, MeterRecord, NewReading, NewSession,
+    ReadingRecord, RequestReads, SqliteStore, StoreResult, SubmissionBasis, UserRecord,
 };
 
 /// Idle read connections to one database file, opened on first need: at most as many as threads
@@ -95,32 +97,49 @@ impl InlineReads {
     }
 }
 
-/// The connection that saves submissions, opened on first need; used only with the store's
-/// turn to write, so never by two threads at once.
-pub struct SubmissionWriter {
+/// A connection that writes, opened on first need; used only with the store's turn to write, so
+/// never by two threads at once.
+pub struct Writer {
     path: PathBuf,
+    synchronous: &'static str,
     connection: Mutex<Option<Connection>>,
 }
 
-impl SubmissionWriter {
-    pub fn new(path: PathBuf) -> Self {
+impl Writer {
+    /// As the sqlx pool opens its connections: every commit waits for the disk
+    /// (`synchronous = FULL`), so it survives a power cut.
+    pub fn durable(path: PathBuf) -> Self {
+        Self::new(path, "FULL")
+    }
+
+    /// For rate-limit counts: a commit does not wait for the disk (`synchronous = NORMAL`). A
+    /// power cut may lose the last counts, never the database, and the next durable commit
+    /// takes them to the disk with it (WAL is one file, synced whole).
+    pub fn forgetful(path: PathBuf) -> Self {
+        Self::new(path, "NORMAL")
+    }
+
+    fn new(path: PathBuf, synchronous: &'static str) -> Self {
         Self {
             path,
+            synchronous,
             connection: Mutex::new(None),
         }
     }
 
-    /// As the sqlx pool opens its connections: every commit durable (`synchronous = FULL`),
-    /// foreign keys checked.
     fn open(&self) -> rusqlite::Result<Connection> {
         let connection = Connection::open(&self.path)?;
         connection.busy_timeout(Duration::from_secs(10))?;
-        connection.pragma_update(None, "synchronous", "FULL")?;
+        connection.pragma_update(None, "synchronous", self.synchronous)?;
         connection.pragma_update(None, "foreign_keys", true)?;
         Ok(connection)
     }
 
-    fn save(&self, reading: &NewReading, revision: i64) -> StoreResult<Option<ReadingRecord>> {
+    /// Runs `work` in a transaction that holds the write lock from its start, and commits it.
+    fn write<T>(
+        &self,
+        work: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<T>,
+    ) -> StoreResult<T> {
         let mut slot = self
             .connection
             .lock()
@@ -129,49 +148,135 @@ impl SubmissionWriter {
             *slot = Some(self.open().map_err(driver_error)?);
         }
         let connection = slot.as_mut().expect("opened above");
-        let mut save = || -> rusqlite::Result<Option<ReadingRecord>> {
+        let unit = || {
             let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let moved = tx
-                .prepare_cached(request::NEXT_REVISION)?
-                .execute(named_params! {"$1": reading.meter_id, "$11": revision})?;
-            if moved == 0 {
-                return Ok(None);
-            }
-            let saved = tx.prepare_cached(request::SAVE_READING)?.query_row(
-                named_params! {
-                    "$1": reading.meter_id,
-                    "$2": reading.billing_month,
-                    "$3": reading.value,
-                    "$4": reading.taken_on,
-                    "$5": reading.source.as_str(),
-                    "$6": reading.submitted_by,
-                    "$7": reading.consumption,
-                    "$8": reading.rollover,
-                    "$9": reading.confirmed_implausible,
-                    "$10": reading.now,
-                },
-                self::reading,
-            )?;
+            let done = work(&tx)?;
             tx.commit()?;
-            Ok(Some(saved))
+            Ok(done)
         };
-        save().map_err(driver_error)
+        unit().map_err(driver_error)
+    }
+}
+
+impl SqliteStore {
+    /// Runs `work` on `writer` in one hop to a blocking thread, in this process's turn to write.
+    async fn in_one_hop<T: Send + 'static>(
+        &self,
+        writer: &Arc<Writer>,
+        work: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let _turn = self.write_turn().await;
+        let writer = Arc::clone(writer);
+        tokio::task::spawn_blocking(move || writer.write(work))
+            .await
+            .map_err(|e| sqlx::Error::AnyDriverError(Box::new(e)))?
     }
 }
 
 #[async_trait::async_trait]
-impl Submissions for SqliteStore {
+impl HotWrites for SqliteStore {
     async fn save_reading_if_unchanged(
         &self,
         reading: &NewReading,
         revision: i64,
     ) -> StoreResult<Option<ReadingRecord>> {
         let reading = reading.clone();
-        let _turn = self.write_turn().await;
-        let writer = Arc::clone(&self.submissions);
-        tokio::task::spawn_blocking(move || writer.save(&reading, revision))
-            .await
-            .map_err(|e| sqlx::Error::AnyDriverError(Box::new(e)))?
+        self.in_one_hop(&self.durable, move |tx| {
+            let moved = tx
+                .prepare_cached(request::NEXT_REVISION)?
+                .execute(named_params! {"$1": reading.meter_id, "$11": revision})?;
+            if moved == 0 {
+                return Ok(None);
+            }
+            tx.prepare_cached(request::SAVE_READING)?
+                .query_row(
+                    named_params! {
+                        "$1": reading.meter_id,
+                        "$2": reading.billing_month,
+                        "$3": reading.value,
+                        "$4": reading.taken_on,
+                        "$5": reading.source.as_str(),
+                        "$6": reading.submitted_by,
+                        "$7": reading.consumption,
+                        "$8": reading.rollover,
+                        "$9": reading.confirmed_implausible,
+                        "$10": reading.now,
+                    },
+                    self::reading,
+                )
+                .map(Some)
+        })
+        .await
+    }
+
+    async fn hit(&self, events: &[(&str, i64)], now: i64) -> StoreResult<Vec<(i64, i64)>> {
+        let events: Vec<(String, i64)> = events
+            .iter()
+            .map(|&(key, window)| (key.to_owned(), window))
+            .collect();
+        self.in_one_hop(&self.counters, move |tx| {
+            let mut count = tx.prepare_cached(request::COUNT_HIT)?;
+            events
+                .iter()
+                .map(|(key, window)| {
+                    count.query_row(named_params! {"$1": key, "$2": now, "$3": window}, |row| {
+                        Ok((row.get(0)?, row.get(1)?))
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn forgive_hit(&self, key: &str) -> StoreResult<()> {
+        let key = key.to_owned();
+        self.in_one_hop(&self.counters, move |tx| {
+            tx.prepare_cached(request::FORGIVE_HIT)?
+                .execute(named_params! {"$1": key})
+                .map(|_| ())
+        })
+        .await
+    }
+
+    async fn reset_hits(&self, key: &str) -> StoreResult<()> {
+        let key = key.to_owned();
+        self.in_one_hop(&self.counters, move |tx| {
+            tx.prepare_cached(request::RESET_HITS)?
+                .execute(named_params! {"$1": key})
+                .map(|_| ())
+        })
+        .await
+    }
+
+    async fn start_session(&self, session: &NewSession<'_>, forgiven: &str) -> StoreResult<i64> {
+        let NewSession {
+            user_id,
+            remember,
+            now,
+            expires_at,
+            ..
+        } = *session;
+        let (user_agent, ip) = (session.user_agent.to_owned(), session.ip.to_owned());
+        let (refresh_hash, forgiven) = (session.refresh_hash.to_owned(), forgiven.to_owned());
+        self.in_one_hop(&self.durable, move |tx| {
+            tx.prepare_cached(request::RESET_HITS)?
+                .execute(named_params! {"$1": forgiven})?;
+            let id: i64 = tx.prepare_cached(request::INSERT_SESSION)?.query_row(
+                named_params! {
+                    "$1": user_id,
+                    "$2": remember,
+                    "$3": now,
+                    "$4": expires_at,
+                    "$5": user_agent,
+                    "$6": ip,
+                },
+                |row| row.get(0),
+            )?;
+            tx.prepare_cached(request::INSERT_REFRESH_TOKEN)?
+                .execute(named_params! {"$1": refresh_hash, "$2": id, "$3": now})?;
+            Ok(id)
+        })
+        .await
     }
 }
 
@@ -314,6 +419,11 @@ impl RequestReads for SqliteStore {
             named_params! {"$1": meter_id},
             reading,
         )
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
+        self.inline
+            .row(request::USER_BY_EMAIL, named_params! {"$1": email}, user)
     }
 }
 
@@ -466,6 +576,7 @@ mod tests {
         let connection = Connection::open(&path).unwrap();
         for (sql, columns) in [
             (request::USER_IN_SESSION, USER_COLUMNS),
+            (request::USER_BY_EMAIL, USER_COLUMNS),
             (request::ACCOUNTS_OF_USER, LINKED_ACCOUNT_COLUMNS),
             (request::ACCOUNT_OF_USER, ACCOUNT_COLUMNS),
             (request::METERS_OF_USER_ACCOUNT, METER_COLUMNS),

@@ -14,9 +14,7 @@ macro_rules! identity_sql {
             where
                 E: sqlx::Executor<'e, Database = $db>,
             {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
-                )))
+                sqlx::query_as(crate::store::sql::request::USER_BY_EMAIL)
                 .bind(email)
                 .fetch_optional(db)
                 .await
@@ -38,7 +36,7 @@ macro_rules! identity_sql {
             where
                 E: sqlx::Executor<'e, Database = $db>,
             {
-                sqlx::query("DELETE FROM rate_limits WHERE key = $1")
+                sqlx::query(crate::store::sql::request::RESET_HITS)
                     .bind(key)
                     .execute(db)
                     .await
@@ -48,13 +46,6 @@ macro_rules! identity_sql {
 
         #[async_trait::async_trait]
         impl crate::store::IdentityStore for $store {
-            async fn user_by_email(
-                &self,
-                email: &str,
-            ) -> crate::store::StoreResult<Option<crate::store::UserRecord>> {
-                shared::user_by_email(&self.pool, email).await
-            }
-
             async fn user_by_id(
                 &self,
                 id: i64,
@@ -77,51 +68,6 @@ macro_rules! identity_sql {
                 .bind(now)
                 .fetch_all(&self.pool)
                 .await
-            }
-
-            async fn hit(
-                &self,
-                events: &[(&str, i64)],
-                now: i64,
-            ) -> crate::store::StoreResult<Vec<(i64, i64)>> {
-                // One transaction for all the keys of an attempt: one commit to wait for.
-                let (mut tx, _turn) = self.begin_write().await?;
-                let mut counts = Vec::with_capacity(events.len());
-                for &(key, window_secs) in events {
-                    // A window that has passed starts again at this event.
-                    counts.push(
-                        sqlx::query_as(
-                            "INSERT INTO rate_limits (key, window_start, count) VALUES ($1, $2, 1) \
-                             ON CONFLICT (key) DO UPDATE SET \
-                               count = CASE WHEN rate_limits.window_start <= $2 - $3 THEN 1 \
-                                            ELSE rate_limits.count + 1 END, \
-                               window_start = CASE WHEN rate_limits.window_start <= $2 - $3 \
-                                            THEN $2 ELSE rate_limits.window_start END \
-                             RETURNING count, window_start",
-                        )
-                        .bind(key)
-                        .bind(now)
-                        .bind(window_secs)
-                        .fetch_one(&mut *tx)
-                        .await?,
-                    );
-                }
-                tx.commit().await?;
-                Ok(counts)
-            }
-
-            async fn forgive_hit(&self, key: &str) -> crate::store::StoreResult<()> {
-                let _turn = self.write_turn().await;
-                sqlx::query("UPDATE rate_limits SET count = count - 1 WHERE key = $1 AND count > 0")
-                    .bind(key)
-                    .execute(&self.pool)
-                    .await
-                    .map(|_| ())
-            }
-
-            async fn reset_hits(&self, key: &str) -> crate::store::StoreResult<()> {
-                let _turn = self.write_turn().await;
-                shared::reset_hits(&self.pool, key).await
             }
 
             async fn claim_mail(
@@ -384,11 +330,7 @@ macro_rules! identity_sql {
                 &mut self,
                 session: &crate::store::NewSession<'_>,
             ) -> crate::store::StoreResult<i64> {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO sessions (user_id, remember, created_at, last_seen_at, \
-                        expires_at, user_agent, ip) VALUES ($1, $2, $3, $3, $4, $5, $6) \
-                     RETURNING id",
-                )
+                let id: i64 = sqlx::query_scalar(crate::store::sql::request::INSERT_SESSION)
                 .bind(session.user_id)
                 .bind(i64::from(session.remember))
                 .bind(session.now)
@@ -397,10 +339,7 @@ macro_rules! identity_sql {
                 .bind(session.ip)
                 .fetch_one(&mut *self.tx)
                 .await?;
-                sqlx::query(
-                    "INSERT INTO refresh_tokens (token_hash, session_id, created_at) \
-                     VALUES ($1, $2, $3)",
-                )
+                sqlx::query(crate::store::sql::request::INSERT_REFRESH_TOKEN)
                 .bind(session.refresh_hash)
                 .bind(id)
                 .bind(session.now)

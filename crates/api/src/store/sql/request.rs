@@ -1,6 +1,6 @@
-//! The SQL of [`RequestReads`](crate::store::RequestReads), shared by both backends: SQLite runs
-//! it through rusqlite on the calling thread, PostgreSQL through sqlx. Parameters are `$1`, `$2`,
-//! …, which SQLite takes as names.
+//! The SQL of [`RequestReads`](crate::store::RequestReads) and
+//! [`HotWrites`](crate::store::HotWrites), shared by both backends: SQLite runs it through
+//! rusqlite, PostgreSQL through sqlx. Parameters are `$1`, `$2`, …, which SQLite takes as names.
 
 use super::{meter_columns, select_meters, select_readings};
 
@@ -114,3 +114,27 @@ pub const READINGS_OF_METER: &str = concat!(
     select_readings!(),
     " WHERE r.meter_id = $1 ORDER BY r.billing_month DESC"
 );
+
+pub const USER_BY_EMAIL: &str = "SELECT id, email, full_name, phone, password_hash, role, \
+    email_confirmed_at, token_version, created_at FROM users WHERE email = $1";
+
+/// One event for key `$1` at `$2` in its window of `$3` seconds: a window that has passed starts
+/// again at this event.
+pub const COUNT_HIT: &str = "INSERT INTO rate_limits (key, window_start, count) VALUES ($1, $2, 1) \
+    ON CONFLICT (key) DO UPDATE SET \
+      count = CASE WHEN rate_limits.window_start <= $2 - $3 THEN 1 \
+                   ELSE rate_limits.count + 1 END, \
+      window_start = CASE WHEN rate_limits.window_start <= $2 - $3 \
+                   THEN $2 ELSE rate_limits.window_start END \
+    RETURNING count, window_start";
+
+pub const FORGIVE_HIT: &str =
+    "UPDATE rate_limits SET count = count - 1 WHERE key = $1 AND count > 0";
+
+pub const RESET_HITS: &str = "DELETE FROM rate_limits WHERE key = $1";
+
+pub const INSERT_SESSION: &str = "INSERT INTO sessions (user_id, remember, created_at, \
+    last_seen_at, expires_at, user_agent, ip) VALUES ($1, $2, $3, $3, $4, $5, $6) RETURNING id";
+
+pub const INSERT_REFRESH_TOKEN: &str =
+    "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)";
