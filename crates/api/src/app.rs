@@ -81,6 +81,11 @@ impl Application {
             mail::MailTransport::from_config(&config.mail.transport, &config.outbox_dir())?;
         let mailer =
             mail::Sender::spawn(store.clone(), transport, config.mail.clone(), clock.clone())?;
+        crate::janitor::spawn(
+            store.clone(),
+            clock.clone(),
+            config.rate_limits.longest_window(),
+        );
         let state = web::Data::new(AppState {
             hasher: PasswordHasher::new(config.max_concurrent_hashes)?,
             jwt: JwtKeys::new(&config.jwt_secret),

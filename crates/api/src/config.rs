@@ -78,6 +78,25 @@ pub struct RateLimits {
     pub applications_per_user: Limit,
 }
 
+impl RateLimits {
+    /// The longest window of any limit: a counter whose window started before that is over.
+    pub fn longest_window(&self) -> Duration {
+        [
+            self.login_per_account,
+            self.login_per_ip,
+            self.mail_per_address,
+            self.mail_per_ip,
+            self.link_per_account_number,
+            self.link_per_user,
+            self.applications_per_user,
+        ]
+        .iter()
+        .map(|limit| limit.window)
+        .max()
+        .unwrap_or_default()
+    }
+}
+
 impl Default for RateLimits {
     fn default() -> Self {
         let minutes = |m: u64| Duration::from_secs(m * 60);

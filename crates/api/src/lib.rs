@@ -11,6 +11,7 @@ pub mod error;
 pub mod identity;
 pub mod import;
 pub mod integration;
+pub mod janitor;
 pub mod mail;
 pub mod metrics;
 pub mod openapi;

@@ -299,6 +299,11 @@ pub trait Tx: IdentityTx + AccountTx + ApplicationTx + Send {
 pub trait IdentityStore: Send + Sync {
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<UserRecord>>;
     async fn open_sessions(&self, user_id: i64, now: i64) -> StoreResult<Vec<SessionRecord>>;
+    /// Deletes what no request can use any more: rate-limit counters whose window started
+    /// before `counters_before`; one-time tokens, sessions (with their refresh tokens) and sent
+    /// or abandoned mail that expired, ended or left before `records_before`. Returns the
+    /// number of rows deleted.
+    async fn purge_stale(&self, counters_before: i64, records_before: i64) -> StoreResult<u64>;
 
     /// Takes the oldest due message for `lock_secs`, so that no other sender takes it meanwhile.
     async fn claim_mail(&self, now: i64, lock_secs: i64) -> StoreResult<Option<OutboxRecord>>;

@@ -457,3 +457,105 @@ async fn a_submission_is_saved_only_at_the_revision_it_was_decided_at() {
         assert!(theirs.is_none(), "{name}");
     }
 }
+
+#[tokio::test]
+async fn stale_rows_are_purged_and_live_ones_kept() {
+    for (backend, store, _dir) in backends().await {
+        let id = insert_user(store.as_ref(), "p@mail.ru").await;
+        let session = |refresh_hash, expires_at| NewSession {
+            user_id: id,
+            remember: false,
+            now: 1_000,
+            expires_at,
+            user_agent: "test",
+            ip: "127.0.0.1",
+            refresh_hash,
+        };
+        store
+            .start_session(&session("live", 100_000), "-")
+            .await
+            .unwrap();
+        store
+            .start_session(&session("expired", 2_000), "-")
+            .await
+            .unwrap();
+        let revoked = store
+            .start_session(&session("revoked", 100_000), "-")
+            .await
+            .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.revoke_session(id, revoked, 2_500).await.unwrap());
+        for (hash, expires_at) in [("old-token", 2_000), ("live-token", 100_000)] {
+            tx.insert_token(
+                id,
+                TokenPurpose::ResetPassword,
+                hash,
+                None,
+                1_000,
+                expires_at,
+            )
+            .await
+            .unwrap();
+        }
+        tx.enqueue_mail(&mail("sent@mail.ru"), 1_000).await.unwrap();
+        tx.enqueue_mail(&mail("pending@mail.ru"), 9_000)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let sent = store.claim_mail(1_000, 60).await.unwrap().unwrap();
+        store.mail_sent(sent.id, 2_000).await.unwrap();
+        store.hit(&[("old", 100_000)], 1_000).await.unwrap();
+        store.hit(&[("new", 100_000)], 9_000).await.unwrap();
+
+        let deleted = store.purge_stale(5_000, 5_000).await.unwrap();
+        // A counter, a token, two sessions and a letter; refresh tokens go with their sessions.
+        assert_eq!(deleted, 5, "{backend}");
+
+        let mut tx = store.begin().await.unwrap();
+        assert!(
+            matches!(
+                tx.rotate_refresh("live", "live-2", 9_000).await.unwrap(),
+                RefreshOutcome::Rotated { .. }
+            ),
+            "{backend}"
+        );
+        assert_eq!(
+            tx.rotate_refresh("expired", "x", 9_000).await.unwrap(),
+            RefreshOutcome::Invalid,
+            "{backend}"
+        );
+        assert!(
+            matches!(
+                tx.take_token("live-token", TokenPurpose::ResetPassword, 9_000)
+                    .await
+                    .unwrap(),
+                TokenOutcome::Taken { .. }
+            ),
+            "{backend}"
+        );
+        assert_eq!(
+            tx.take_token("old-token", TokenPurpose::ResetPassword, 9_000)
+                .await
+                .unwrap(),
+            TokenOutcome::Invalid,
+            "{backend}"
+        );
+        tx.commit().await.unwrap();
+        assert_eq!(store.pending_mail().await.unwrap(), 1, "{backend}");
+        // The counter in its window goes on counting; the purged one starts again.
+        assert_eq!(
+            store
+                .hit(&[("new", 100_000), ("old", 100_000)], 9_500)
+                .await
+                .unwrap(),
+            vec![(2, 9_000), (1, 9_500)],
+            "{backend}"
+        );
+        // Nothing more to do.
+        assert_eq!(
+            store.purge_stale(5_000, 5_000).await.unwrap(),
+            0,
+            "{backend}"
+        );
+    }
+}

@@ -70,6 +70,52 @@ macro_rules! identity_sql {
                 .await
             }
 
+            async fn purge_stale(
+                &self,
+                counters_before: i64,
+                records_before: i64,
+            ) -> crate::store::StoreResult<u64> {
+                // A batch at a time, each its own short write: the write lock is never held
+                // for long, however much there is to delete.
+                const BATCH: i64 = 1000;
+                const STALE: [(&str, &str, &str); 4] = [
+                    ("rate_limits", "key", "window_start < $1"),
+                    ("one_time_tokens", "id", "expires_at < $1"),
+                    (
+                        "sessions",
+                        "id",
+                        "expires_at < $1 OR revoked_at < $1",
+                    ),
+                    ("outbox", "id", "sent_at < $1 OR failed_at < $1"),
+                ];
+                let mut deleted = 0;
+                for (table, key, stale) in STALE {
+                    let before = if table == "rate_limits" {
+                        counters_before
+                    } else {
+                        records_before
+                    };
+                    let sql = format!(
+                        "DELETE FROM {table} WHERE {key} IN \
+                         (SELECT {key} FROM {table} WHERE {stale} LIMIT $2)"
+                    );
+                    loop {
+                        let _turn = self.write_turn().await;
+                        let done = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                            .bind(before)
+                            .bind(BATCH)
+                            .execute(&self.pool)
+                            .await?
+                            .rows_affected();
+                        deleted += done;
+                        if done < BATCH as u64 {
+                            break;
+                        }
+                    }
+                }
+                Ok(deleted)
+            }
+
             async fn claim_mail(
                 &self,
                 now: i64,
