@@ -2,7 +2,11 @@
 //! settings (F1, F2, F7). Handlers call these; these apply the domain rules, the limits and
 //! the store, and queue the e-mails in the same unit of work as the change that causes them.
 
+use std::future::Future;
+
+use actix_web::web;
 use domain::{Email, FullName, Password, Phone};
+use tracing::Instrument;
 
 use crate::app::AppState;
 use crate::auth::{ACCESS_TOKEN_SECS, CurrentUser, hash_token, new_secret_token};
@@ -196,12 +200,44 @@ pub async fn register(
 }
 
 pub async fn resend_confirmation(
-    state: &AppState,
+    state: &web::Data<AppState>,
     raw_email: &str,
     origin: &Origin,
 ) -> Result<String, ApiError> {
     let email = Email::parse(raw_email).map_err(|e| ApiError::field("email", &e))?;
     limit_mail(state, email.as_str(), origin).await?;
+    let answer = format!(
+        "Если адрес {} зарегистрирован и ещё не подтверждён, на него отправлено новое письмо со ссылкой.",
+        email.as_str()
+    );
+    after_the_answer(state, "resend-confirmation", move |state| async move {
+        queue_new_confirmation(&state, &email).await
+    });
+    Ok(answer)
+}
+
+/// Runs what depends on whether an address is registered after the answer is sent: a known
+/// address costs a write that waits for the disk, an unknown one nothing, and the difference
+/// would tell a stranger which addresses are registered. A failure is logged; the caller can
+/// ask again.
+fn after_the_answer<F, Fut>(state: &web::Data<AppState>, what: &'static str, work: F)
+where
+    F: FnOnce(web::Data<AppState>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), ApiError>> + Send + 'static,
+{
+    let state = state.clone();
+    let span = tracing::Span::current();
+    tokio::spawn(
+        async move {
+            if let Err(error) = work(state).await {
+                tracing::error!(%error, what, "a requested letter could not be queued");
+            }
+        }
+        .instrument(span),
+    );
+}
+
+async fn queue_new_confirmation(state: &AppState, email: &Email) -> Result<(), ApiError> {
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     if let Some(user) = tx.user_by_email(email.as_str()).await?
@@ -229,10 +265,7 @@ pub async fn resend_confirmation(
     }
     tx.commit().await?;
     state.mailer.wake();
-    Ok(format!(
-        "Если адрес {} зарегистрирован и ещё не подтверждён, на него отправлено новое письмо со ссылкой.",
-        email.as_str()
-    ))
+    Ok(())
 }
 
 pub async fn confirm_email(state: &AppState, token: &str) -> Result<(), ApiError> {
@@ -409,12 +442,23 @@ pub async fn end_other_sessions(state: &AppState, user_id: i64, keep: i64) -> Re
 }
 
 pub async fn forgot_password(
-    state: &AppState,
+    state: &web::Data<AppState>,
     raw_email: &str,
     origin: &Origin,
 ) -> Result<String, ApiError> {
     let email = Email::parse(raw_email).map_err(|e| ApiError::field("email", &e))?;
     limit_mail(state, email.as_str(), origin).await?;
+    let answer = format!(
+        "Если адрес {} зарегистрирован, на него отправлено письмо со ссылкой для восстановления пароля.",
+        email.as_str()
+    );
+    after_the_answer(state, "forgot-password", move |state| async move {
+        queue_reset_link(&state, &email).await
+    });
+    Ok(answer)
+}
+
+async fn queue_reset_link(state: &AppState, email: &Email) -> Result<(), ApiError> {
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     if let Some(user) = tx.user_by_email(email.as_str()).await? {
@@ -440,10 +484,7 @@ pub async fn forgot_password(
     }
     tx.commit().await?;
     state.mailer.wake();
-    Ok(format!(
-        "Если адрес {} зарегистрирован, на него отправлено письмо со ссылкой для восстановления пароля.",
-        email.as_str()
-    ))
+    Ok(())
 }
 
 /// Sets a new password, ends every session but `keep` and tells the owner.
