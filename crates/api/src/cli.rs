@@ -167,21 +167,37 @@ impl Cli {
     }
 }
 
-/// A password never comes as an argument (it would show in the process list and history).
+/// A password never comes as an argument (it would show in the process list and history): it
+/// is typed at a prompt, unseen and twice, or piped in on standard input.
 fn read_password() -> anyhow::Result<String> {
     let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        eprint!("Пароль оператора: ");
-        std::io::stderr().flush()?;
+    if !stdin.is_terminal() {
+        let password = read_line()?;
+        anyhow::ensure!(!password.is_empty(), "no password given on standard input");
+        return Ok(password);
     }
+    let typed = |prompt: &str| -> anyhow::Result<String> {
+        eprint!("{prompt}");
+        std::io::stderr().flush()?;
+        let _hidden = crate::os::HiddenTyping::start();
+        read_line()
+    };
+    let password = typed("Пароль оператора: ")?;
+    anyhow::ensure!(!password.is_empty(), "no password typed");
+    anyhow::ensure!(
+        typed("Повторите пароль: ")? == password,
+        "the passwords typed differ"
+    );
+    Ok(password)
+}
+
+fn read_line() -> anyhow::Result<String> {
     let mut line = String::new();
-    stdin
+    std::io::stdin()
         .lock()
         .read_line(&mut line)
         .context("cannot read the password")?;
-    let password = line.trim_end_matches(['\r', '\n']).to_owned();
-    anyhow::ensure!(!password.is_empty(), "no password given on standard input");
-    Ok(password)
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 async fn api_key(store: &dyn store::Store, action: ApiKeyAction) -> anyhow::Result<()> {
