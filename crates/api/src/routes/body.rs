@@ -14,6 +14,8 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{DeserializeOwned, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
+use utoipa::PartialSchema;
+use utoipa::openapi::{RefOr, Schema};
 
 use crate::error::{ApiError, FieldError};
 
@@ -33,7 +35,7 @@ impl<T> Deref for JsonBody<T> {
     }
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+impl<T: DeserializeOwned + PartialSchema + 'static> FromRequest for JsonBody<T> {
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
@@ -46,11 +48,40 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     }
 }
 
-fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+fn parse<T: DeserializeOwned + PartialSchema>(text: &str) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(&mut deserializer)
         .map(|Object(value)| value)
-        .map_err(|error| shape_error(&field_path(error.path()), error.inner()))
+        .map_err(|error| {
+            let path = field_path(error.path());
+            let error = shape_error(&path, error.inner());
+            all_missing::<T>(text, &error).unwrap_or(error)
+        })
+}
+
+/// serde stops at the first missing field; a form sent half-filled gets every missing field of
+/// the body named at once, from the required fields of its documented schema.
+fn all_missing<T: PartialSchema>(text: &str, first: &ApiError) -> Option<ApiError> {
+    let ApiError::Validation(errors) = first else {
+        return None;
+    };
+    let [only] = errors.as_slice() else {
+        return None;
+    };
+    if only.code != "required" || only.field.contains(['.', '[']) {
+        return None;
+    }
+    let RefOr::T(Schema::Object(schema)) = T::schema() else {
+        return None;
+    };
+    let sent: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).ok()?;
+    let missing: Vec<FieldError> = schema
+        .required
+        .iter()
+        .filter(|field| !sent.contains_key(field.as_str()))
+        .map(|field| FieldError::new(field, "required", "Обязательное поле не заполнено."))
+        .collect();
+    (!missing.is_empty()).then_some(ApiError::Validation(missing))
 }
 
 /// `accounts[0].meters[1].kind`; empty for the body itself.

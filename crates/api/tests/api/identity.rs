@@ -1385,3 +1385,32 @@ async fn a_password_reset_voids_every_link_asked_for_before_it() {
     let access = app.login("owner@mail.ru", new_password).await;
     assert_eq!(app.me(&access).await["email"], "owner@mail.ru");
 }
+
+#[tokio::test]
+async fn a_half_filled_form_gets_every_missing_field_named_at_once() {
+    let app = spawn_app().await;
+    let response = app
+        .post(
+            "/api/v1/auth/register",
+            &json!({ "email": "half@mail.ru", "phone": "79876543210" }),
+        )
+        .await;
+    let problem = assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let required = |field: &str| (field.to_owned(), "required".to_owned());
+    assert_eq!(
+        field_codes(&problem),
+        vec![
+            required("full_name"),
+            required("password"),
+            required("password_confirmation"),
+            required("consent"),
+        ]
+    );
+    // Nothing was registered.
+    assert!(app.mails_to("half@mail.ru", "").is_empty());
+}
