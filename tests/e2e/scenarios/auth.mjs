@@ -112,6 +112,21 @@ export default async function auth({ base: BASE, browser, linkFor, shots: SHOTS,
     await page.getByRole('heading', { name: 'Панель операций' }).waitFor();
     check(true, 'reload: session restored');
 
+    // Two tabs restored at once refresh in turn (one refresh cookie, rotated on every use: the
+    // same one sent twice would end the session).
+    const second = await context.newPage();
+    await second.goto(`${BASE}/`);
+    await second.getByRole('heading', { name: 'Панель операций' }).waitFor();
+    await Promise.all([page.reload(), second.reload()]);
+    const signedIn = tab => tab.getByText('Здравствуйте, Иванов Иван Иванович!')
+      .waitFor({ timeout: 10000 }).then(() => true, () => false);
+    const both = await Promise.all([signedIn(page), signedIn(second)]);
+    check(both.every(Boolean), 'two tabs reloaded at once both stay signed in');
+    await second.close();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Панель операций' }).waitFor();
+    check(true, 'the session outlives the two refreshes');
+
     // ☰ menu, keyboard.
     await page.getByRole('button', { name: 'Меню' }).click();
     check(await page.locator('#side-menu').isVisible(), 'menu: opens');

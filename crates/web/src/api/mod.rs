@@ -8,8 +8,10 @@ mod portal;
 mod types;
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -226,12 +228,13 @@ pub async fn refresh() -> Result<(), Problem> {
             return running.clone();
         }
         let running = async {
-            let result = match send("POST", "/auth/refresh", None, None).await {
-                Ok(answer) => answer.json::<TokenResponse>().map(|t| {
-                    set_access_token(Some(t.access_token));
-                }),
-                Err(problem) => Err(problem),
+            let rotate = async {
+                let answer = send("POST", "/auth/refresh", None, None).await?;
+                let token = answer.json::<TokenResponse>()?;
+                set_access_token(Some(token.access_token));
+                Ok(())
             };
+            let result = in_turn_across_tabs("lk-refresh", rotate.boxed_local()).await;
             REFRESHING.with(|slot| slot.borrow_mut().take());
             if result.as_ref().is_err_and(|p| p.status == 401) {
                 signed_out();
@@ -244,6 +247,49 @@ pub async fn refresh() -> Result<(), Problem> {
         running
     });
     running.await
+}
+
+/// Runs `work` holding the browser's lock `name` (Web Locks API), so that this site's tabs take
+/// turns: two tabs refreshing at once (restored together, or woken together after their tokens
+/// expired) would send the same refresh cookie twice, and a reused refresh token ends the
+/// session. In turn, the second sends the cookie the first was given. Where the API is missing
+/// (an old browser), `work` runs at once.
+async fn in_turn_across_tabs(
+    name: &str,
+    work: LocalBoxFuture<'static, Result<(), Problem>>,
+) -> Result<(), Problem> {
+    let property = |of: &JsValue, name: &str| {
+        js_sys::Reflect::get(of, &JsValue::from_str(name))
+            .ok()
+            .filter(|value| !value.is_undefined() && !value.is_null())
+    };
+    let locks = web_sys::window().and_then(|window| property(&window.navigator(), "locks"));
+    let request = locks
+        .as_ref()
+        .and_then(|locks| property(locks, "request"))
+        .and_then(|request| request.dyn_into::<js_sys::Function>().ok());
+    let (Some(locks), Some(request)) = (locks, request) else {
+        return work.await;
+    };
+    let outcome = Rc::new(RefCell::new(None));
+    let filled = Rc::clone(&outcome);
+    // The lock is held until the promise this callback returns settles: when `work` is done.
+    let while_held = Closure::once_into_js(move |_lock: JsValue| {
+        wasm_bindgen_futures::future_to_promise(async move {
+            *filled.borrow_mut() = Some(work.await);
+            Ok(JsValue::UNDEFINED)
+        })
+    });
+    let released = request
+        .call2(&locks, &JsValue::from_str(name), &while_held)
+        .map_err(js_problem)?;
+    JsFuture::from(js_sys::Promise::from(released))
+        .await
+        .map_err(js_problem)?;
+    outcome
+        .borrow_mut()
+        .take()
+        .unwrap_or_else(|| Err(Problem::network()))
 }
 
 pub async fn register(body: &RegisterRequest) -> Result<Message, Problem> {
