@@ -240,15 +240,16 @@ impl ApiError {
 }
 
 /// What a client that shows only `detail` (curl, a log line) should see: the field's own message
-/// when one field is wrong, every message after a summary when several are.
+/// when one field is wrong, a summary and each field with its message when several are.
 fn validation_detail(errors: &[FieldError]) -> String {
     match errors {
         [only] => only.detail.clone(),
         _ => {
+            // Each message after its field: «Обязательное поле не заполнено» six times over
+            // would not say which six.
             let mut detail = String::from("Проверьте правильность заполнения полей.");
             for error in errors {
-                detail.push(' ');
-                detail.push_str(&error.detail);
+                detail.push_str(&format!(" {}: {}", error.field, error.detail));
             }
             detail
         }

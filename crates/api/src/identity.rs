@@ -9,7 +9,9 @@ use domain::{Email, FullName, Password, Phone};
 use tracing::Instrument;
 
 use crate::app::AppState;
-use crate::auth::{ACCESS_TOKEN_SECS, CurrentUser, hash_token, new_secret_token};
+use crate::auth::{
+    ACCESS_TOKEN_SECS, CurrentUser, hash_token, new_secret_token, normalized_password,
+};
 use crate::error::{ApiError, Coded, FieldError};
 use crate::mail::Letter;
 use crate::store::{
@@ -103,12 +105,14 @@ pub async fn register(
     let email = parsed("email", Email::parse(&form.email), &mut errors);
     let full_name = parsed("full_name", FullName::parse(&form.full_name), &mut errors);
     let phone = parsed("phone", Phone::parse(&form.phone), &mut errors);
+    let (typed, confirmation) = (
+        normalized_password(&form.password),
+        normalized_password(&form.password_confirmation),
+    );
     let password = match &email {
-        Some(email) => {
-            Password::parse(&form.password, &form.password_confirmation, email).map(Some)
-        }
+        Some(email) => Password::parse(&typed, &confirmation, email).map(Some),
         // The e-mail is wrong: still tell what is wrong with the password.
-        None => domain::check_new_password(&form.password, None).map(|()| None),
+        None => domain::check_new_password(&typed, None).map(|()| None),
     };
     let password = match password {
         Err(domain::PasswordError::Mismatch) => parsed(
@@ -525,7 +529,11 @@ fn new_password(
     confirmation_field: &str,
 ) -> Result<Password, ApiError> {
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("stored e-mail invalid: {e}"))?;
-    Password::parse(password, confirmation, &email).map_err(|error| {
+    let (password, confirmation) = (
+        normalized_password(password),
+        normalized_password(confirmation),
+    );
+    Password::parse(&password, &confirmation, &email).map_err(|error| {
         let field = if error == domain::PasswordError::Mismatch {
             confirmation_field
         } else {

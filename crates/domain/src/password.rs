@@ -145,6 +145,43 @@ fn is_similar_to_email(lower: &str, email: &Email) -> bool {
         || lower.contains(email.as_str())
         || lower.contains(email.to_ascii().as_str())
         || local.contains(lower)
+        || is_made_of_address_words(lower, email)
+}
+
+/// True when the password's letters, forwards or backwards, are the address's words and nothing
+/// else: `petrov.ivan`, `ivan_petrov`, `IvanPetrov1`, `vortep.navi` and `mail.ru1234` for
+/// ivan.petrov@mail.ru. Digits and punctuation around them add little to guess.
+fn is_made_of_address_words(lower: &str, email: &Email) -> bool {
+    let address = email.as_str();
+    let words: Vec<Vec<char>> = address
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|word| word.chars().count() >= 2)
+        .map(|word| word.chars().collect())
+        .collect();
+    let letters: Vec<char> = lower.chars().filter(|c| c.is_alphabetic()).collect();
+    if letters.is_empty() {
+        return false;
+    }
+    let backwards: Vec<char> = letters.iter().rev().copied().collect();
+    is_sequence_of(&letters, &words) || is_sequence_of(&backwards, &words)
+}
+
+/// Whether `text` is some of `words` one after another (each as often as needed).
+fn is_sequence_of(text: &[char], words: &[Vec<char>]) -> bool {
+    // ends[i]: the first i letters are such a sequence.
+    let mut ends = vec![false; text.len() + 1];
+    ends[0] = true;
+    for start in 0..text.len() {
+        if !ends[start] {
+            continue;
+        }
+        for word in words {
+            if text[start..].starts_with(word) {
+                ends[start + word.len()] = true;
+            }
+        }
+    }
+    ends[text.len()]
 }
 
 #[cfg(test)]
@@ -230,6 +267,12 @@ mod tests {
             "ivan.petrov@mail.ru",
             "xx ivan.petrov@mail.ru xx",
             "ivan.pet",
+            "petrov.ivan",
+            "ivan_petrov",
+            "IvanPetrov1",
+            "vortep.navi",
+            "mail.ru1234",
+            "Petrov-Petrov-77",
         ] {
             assert_eq!(check(p), Err(PasswordError::SimilarToEmail), "{p}");
         }
@@ -245,6 +288,17 @@ mod tests {
         // A short local part does not make every password containing it similar.
         let short = Email::parse("ivo@mail.ru").unwrap();
         assert_eq!(check_new_password("ivo-the-great", Some(&short)), Ok(()));
+        // One word of the address among others is not the address.
+        assert_eq!(check("ivan loves borscht"), Ok(()));
+        let digits = Email::parse("anna1990@почта.рф").unwrap();
+        assert_eq!(
+            check_new_password("1990Anna!!", Some(&digits)),
+            Err(PasswordError::SimilarToEmail)
+        );
+        assert_eq!(
+            check_new_password("почта-anna", Some(&digits)),
+            Err(PasswordError::SimilarToEmail)
+        );
         assert_eq!(
             check_new_password("ivo@mail.ru!!", Some(&short)),
             Err(PasswordError::SimilarToEmail)

@@ -8,7 +8,7 @@ mod rate_limit;
 
 pub use extract::{ApiClient, CurrentUser, Operator, SessionToken};
 pub use jwt::{ACCESS_TOKEN_SECS, AccessClaims, JwtKeys};
-pub use password::PasswordHasher;
+pub use password::{PasswordHasher, normalized as normalized_password};
 pub use rate_limit::RateLimiter;
 
 use base64::Engine;

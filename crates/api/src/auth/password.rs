@@ -25,8 +25,16 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// The password as it is hashed: in Unicode normal form C, so that «ё» typed as one character
+/// or as «е» and a combining diaeresis (some keyboards and systems do either) is one password.
+pub fn normalized(password: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    password.nfc().collect()
+}
+
 fn hash_now(password: &str) -> anyhow::Result<String> {
     use argon2::PasswordHasher as _;
+    let password = normalized(password);
     let salt = SaltString::generate(&mut OsRng);
     Ok(argon2()
         .hash_password(password.as_bytes(), &salt)
@@ -65,6 +73,7 @@ fn verify_now(password: &str, hash: &str) -> bool {
     let blocks = params.block_count();
     let argon2 = Argon2::new(algorithm, version, params);
     let mut computed = vec![0u8; expected.len()];
+    let password = normalized(password);
     let hashed = MEMORY.with_borrow_mut(|memory| {
         memory.resize(blocks, Block::default());
         argon2.hash_password_into_with_memory(

@@ -1411,6 +1411,36 @@ async fn a_half_filled_form_gets_every_missing_field_named_at_once() {
             required("consent"),
         ]
     );
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("password_confirmation: Обязательное поле не заполнено."),
+        "{problem}"
+    );
     // Nothing was registered.
     assert!(app.mails_to("half@mail.ru", "").is_empty());
+}
+
+#[tokio::test]
+async fn a_password_is_the_same_however_its_letters_were_composed() {
+    let app = spawn_app().await;
+    // «ё» as one character (NFC) and as «е» with a combining diaeresis (NFD).
+    let decomposed = PASSWORD.replace('ё', "е\u{308}");
+    assert_ne!(decomposed, PASSWORD);
+    let mut form = registration("composed@mail.ru");
+    form["password"] = json!(decomposed);
+    form["password_confirmation"] = json!(PASSWORD);
+    let registered = app.post("/api/v1/auth/register", &form).await;
+    assert_eq!(registered.status(), StatusCode::ACCEPTED);
+    let mail = app
+        .wait_for_mail("composed@mail.ru", "/confirm-email?token=", 1)
+        .await;
+    let token = token_in(&mail, "/confirm-email?token=");
+    let confirmed = app
+        .post("/api/v1/auth/confirm-email", &json!({ "token": token }))
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    app.login("composed@mail.ru", PASSWORD).await;
+    app.login("composed@mail.ru", &decomposed).await;
 }
