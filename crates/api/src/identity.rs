@@ -674,6 +674,16 @@ pub async fn request_email_change(
         },
     );
     tx.enqueue_mail(&letter, now).await?;
+    // The owner hears of it while it can still be stopped: a new password voids the link.
+    let notice = state.templates.render(
+        &crate::mail::send_to(&user.email),
+        &Letter::EmailChangeRequested {
+            full_name: &user.full_name,
+            new_email: new_email.as_str(),
+            forgot_link: &state.link("/forgot-password"),
+        },
+    );
+    tx.enqueue_mail(&notice, now).await?;
     tx.commit().await?;
     state.mailer.wake();
     Ok(format!(

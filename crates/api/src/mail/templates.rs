@@ -41,6 +41,12 @@ pub enum Letter<'a> {
         full_name: &'a str,
         link: &'a str,
     },
+    /// To the current address when a change to `new_email` is asked for.
+    EmailChangeRequested {
+        full_name: &'a str,
+        new_email: &'a str,
+        forgot_link: &'a str,
+    },
     EmailChanged {
         full_name: &'a str,
         new_email: &'a str,
@@ -66,6 +72,7 @@ impl Letter<'_> {
             Self::AlreadyRegistered { .. } => template!("already_registered"),
             Self::ResetPassword { .. } => template!("reset_password"),
             Self::ChangeEmail { .. } => template!("change_email"),
+            Self::EmailChangeRequested { .. } => template!("email_change_requested"),
             Self::EmailChanged { .. } => template!("email_changed"),
             Self::PasswordChanged { .. } => template!("password_changed"),
             Self::ActivateAccount { .. } => template!("activate_account"),
@@ -87,6 +94,15 @@ impl Letter<'_> {
             } => {
                 vec![("login_link", login_link), ("forgot_link", forgot_link)]
             }
+            Self::EmailChangeRequested {
+                full_name,
+                new_email,
+                forgot_link,
+            } => vec![
+                ("full_name", full_name),
+                ("new_email", new_email),
+                ("forgot_link", forgot_link),
+            ],
             Self::EmailChanged {
                 full_name,
                 new_email,
@@ -265,7 +281,21 @@ mod tests {
             "{}",
             answered.text
         );
-        for body in [&mail.text, &mail.html] {
+        let requested = templates.render(
+            "old@mail.ru",
+            &Letter::EmailChangeRequested {
+                full_name: "Иванов",
+                new_email: "new@mail.ru",
+                forgot_link: "http://x/forgot-password",
+            },
+        );
+        assert_eq!(
+            requested.subject,
+            "Запрошена смена адреса электронной почты"
+        );
+        assert!(requested.text.contains("new@mail.ru"));
+        assert!(requested.html.contains("href=\"http://x/forgot-password\""));
+        for body in [&mail.text, &mail.html, &requested.text, &requested.html] {
             assert!(!body.contains("{{"), "unfilled placeholder in {body}");
         }
     }

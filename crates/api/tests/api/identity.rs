@@ -1347,7 +1347,12 @@ async fn a_password_reset_voids_every_link_asked_for_before_it() {
         .wait_for_mail("thief@mail.ru", "/confirm-email-change?token=", 1)
         .await;
     let change_token = token_in(&mail, "/confirm-email-change?token=");
-    // …the owner asks for two reset links and uses the second.
+    // …the owner is told at once, at the current address…
+    let notice = app
+        .wait_for_mail("owner@mail.ru", "Запрошена смена адреса", 1)
+        .await;
+    assert!(notice.contains("thief@mail.ru"), "{notice}");
+    // …asks for two reset links and uses the second.
     for _ in 0..2 {
         let forgot = app
             .post(
