@@ -191,19 +191,19 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         "How the server keeps both: argon2 runs on a pool of `MAX_CONCURRENT_HASHES` threads \
          (one per core by default) in the idle scheduling class, each keeping its 19 MiB of \
          argon2 memory for the next hash, so a flood queues for hashing instead of taking every \
-         core, and any other thread that wakes takes a core from a hashing thread at once; and \
-         SQLite units of work take turns in the process (`store/sqlite.rs`), so the reads of \
-         `GET /me` always find a connection; a login writes twice (its rate-limit counts, then \
-         its session), each write waiting its turn rather than a connection. On this 2-core \
-         virtual machine both ratios vary from run to run. `perf sched latency` during the \
-         flood showed every thread, the argon2 ones included, waiting up to 4–5 ms for a core \
-         now and then, which a p99 catches: over 16 runs on 2026-12-05 with 10 s of probes \
-         (1,000), the p99 ratio ranged from 1.0 to 5.5 (median 2.6) and logins/s ÷ raw from \
-         0.84 to 0.97 (median 0.93), hence 20 s (2,000 probes) since. The raw rate itself moved \
-         by up to 25 % between the two sides of one run, hence their mean. Shorter scheduler \
-         slices for the server's threads (100 µs, `sched_setattr`) were tried that day and made \
-         the p99 during the flood worse (0.9–2.6 ms against 0.8–1.4 ms over four alternating \
-         runs each), so they are not used.",
+         core, and any other thread that wakes takes a core from a hashing thread at once. What \
+         a login does besides hashing is kept small, since every thread it wakes takes a core \
+         from the hashing: on SQLite its user is read on the calling thread, and its two writes \
+         (the rate-limit counts, then the session) are each one hop to a blocking thread \
+         (`HotWrites`, `store/sqlite_inline.rs`), the counts without waiting for the disk. \
+         Through sqlx they were ten hops to its connection thread and two disk syncs, and \
+         perf showed the hashing threads with 88 % of the CPU during the flood; now 92 %. On \
+         this 2-core virtual machine both ratios still vary from run to run: the raw rate \
+         itself moved by up to 8 % between the two sides of one run (25 % on other days), hence \
+         their mean, and a p99 of 2,000 probes catches the few times any thread waits 4–5 ms \
+         for a core. Shorter scheduler slices for the server's threads (100 µs, \
+         `sched_setattr`) were tried on 2026-12-05 and made the p99 during the flood worse, so \
+         they are not used.",
     );
     db.drop_database().await?;
     Ok(section)
