@@ -512,6 +512,16 @@ impl TestApp {
         );
     }
 
+    /// The tokens of the links starting with `prefix` in the first `n` messages to `to` that
+    /// hold one, oldest first (waiting for them as `wait_for_mails` does).
+    pub async fn mailed_tokens(&self, to: &str, prefix: &str, n: usize) -> Vec<String> {
+        self.wait_for_mails(to, prefix, n)
+            .await
+            .iter()
+            .map(|mail| token_in(mail, prefix))
+            .collect()
+    }
+
     /// Waits until the outbox has nothing left to send, so that "no mail" can be asserted.
     pub async fn wait_for_outbox_drained(&self) {
         for _ in 0..100 {

@@ -625,13 +625,9 @@ async fn resend_confirmation_gives_a_new_working_link() {
         )
         .await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
-    let mails = app
-        .wait_for_mails("resend@mail.ru", "/confirm-email?token=", 2)
+    let tokens = app
+        .mailed_tokens("resend@mail.ru", "/confirm-email?token=", 2)
         .await;
-    let tokens: Vec<String> = mails
-        .iter()
-        .map(|m| token_in(m, "/confirm-email?token="))
-        .collect();
     let second = tokens
         .iter()
         .find(|t| **t != first)
@@ -717,12 +713,10 @@ async fn a_reset_link_expires_after_an_hour() {
         &json!({ "email": "slow@mail.ru" }),
     )
     .await;
-    let mails = app
-        .wait_for_mails("slow@mail.ru", "/reset-password?token=", 2)
-        .await;
-    let fresh = mails
-        .iter()
-        .map(|m| token_in(m, "/reset-password?token="))
+    let fresh = app
+        .mailed_tokens("slow@mail.ru", "/reset-password?token=", 2)
+        .await
+        .into_iter()
         .find(|t| *t != token)
         .unwrap();
     app.clock.advance(59 * 60);
@@ -1362,13 +1356,9 @@ async fn a_password_reset_voids_every_link_asked_for_before_it() {
             .await;
         assert_eq!(forgot.status(), StatusCode::ACCEPTED);
     }
-    let mails = app
-        .wait_for_mails("owner@mail.ru", "/reset-password?token=", 2)
+    let tokens = app
+        .mailed_tokens("owner@mail.ru", "/reset-password?token=", 2)
         .await;
-    let tokens: Vec<String> = mails
-        .iter()
-        .map(|mail| token_in(mail, "/reset-password?token="))
-        .collect();
     let new_password = "Пароль-только-мой-1";
     let body = |token: &str| json!({ "token": token, "password": new_password, "password_confirmation": new_password });
     let reset = app
