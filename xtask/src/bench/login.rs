@@ -199,8 +199,8 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
          Through sqlx they were ten hops to its connection thread and two disk syncs, and \
          perf showed the hashing threads with 88 % of the CPU during the flood; now 92 %. On \
          this 2-core virtual machine both ratios still vary from run to run: the raw rate \
-         itself moved by up to 8 % between the two sides of one run (25 % on other days), hence \
-         their mean, and a p99 of 2,000 probes catches the few times any thread waits 4–5 ms \
+         itself moved by up to 17 % between the two sides of one run (192 and 160 verifies/s), \
+         hence their mean, and a p99 of 2,000 probes catches the few times any thread waits 4–5 ms \
          for a core. Shorter scheduler slices for the server's threads (100 µs, \
          `sched_setattr`) were tried on 2026-12-05 and made the p99 during the flood worse, so \
          they are not used.",
