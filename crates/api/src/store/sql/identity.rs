@@ -10,16 +10,6 @@ macro_rules! identity_sql {
             const USER_COLUMNS: &str = "id, email, full_name, phone, password_hash, role, \
                                         email_confirmed_at, token_version, created_at";
 
-            pub async fn user_by_email<'e, E>(db: E, email: &str) -> StoreResult<Option<UserRecord>>
-            where
-                E: sqlx::Executor<'e, Database = $db>,
-            {
-                sqlx::query_as(crate::store::sql::request::USER_BY_EMAIL)
-                .bind(email)
-                .fetch_optional(db)
-                .await
-            }
-
             pub async fn user_by_id<'e, E>(db: E, id: i64) -> StoreResult<Option<UserRecord>>
             where
                 E: sqlx::Executor<'e, Database = $db>,
@@ -30,17 +20,6 @@ macro_rules! identity_sql {
                 .bind(id)
                 .fetch_optional(db)
                 .await
-            }
-
-            pub async fn reset_hits<'e, E>(db: E, key: &str) -> StoreResult<()>
-            where
-                E: sqlx::Executor<'e, Database = $db>,
-            {
-                sqlx::query(crate::store::sql::request::RESET_HITS)
-                    .bind(key)
-                    .execute(db)
-                    .await
-                    .map(|_| ())
             }
         }
 
@@ -78,23 +57,19 @@ macro_rules! identity_sql {
                 // A batch at a time, each its own short write: the write lock is never held
                 // for long, however much there is to delete.
                 const BATCH: i64 = 1000;
-                const STALE: [(&str, &str, &str); 4] = [
-                    ("rate_limits", "key", "window_start < $1"),
-                    ("one_time_tokens", "id", "expires_at < $1"),
+                let stale = [
+                    ("rate_limits", "key", "window_start < $1", counters_before),
+                    ("one_time_tokens", "id", "expires_at < $1", records_before),
                     (
                         "sessions",
                         "id",
                         "expires_at < $1 OR revoked_at < $1",
+                        records_before,
                     ),
-                    ("outbox", "id", "sent_at < $1 OR failed_at < $1"),
+                    ("outbox", "id", "sent_at < $1 OR failed_at < $1", records_before),
                 ];
                 let mut deleted = 0;
-                for (table, key, stale) in STALE {
-                    let before = if table == "rate_limits" {
-                        counters_before
-                    } else {
-                        records_before
-                    };
+                for (table, key, stale, before) in stale {
                     let sql = format!(
                         "DELETE FROM {table} WHERE {key} IN \
                          (SELECT {key} FROM {table} WHERE {stale} LIMIT $2)"
@@ -188,14 +163,21 @@ macro_rules! identity_sql {
         #[async_trait::async_trait]
         impl crate::store::IdentityTx for $tx {
             async fn reset_hits(&mut self, key: &str) -> crate::store::StoreResult<()> {
-                shared::reset_hits(&mut *self.tx, key).await
+                sqlx::query(crate::store::sql::request::RESET_HITS)
+                    .bind(key)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map(|_| ())
             }
 
             async fn user_by_email(
                 &mut self,
                 email: &str,
             ) -> crate::store::StoreResult<Option<crate::store::UserRecord>> {
-                shared::user_by_email(&mut *self.tx, email).await
+                sqlx::query_as(crate::store::sql::request::USER_BY_EMAIL)
+                    .bind(email)
+                    .fetch_optional(&mut *self.tx)
+                    .await
             }
 
             async fn user_by_id(
