@@ -1329,18 +1329,7 @@ async fn a_password_reset_voids_every_link_asked_for_before_it() {
     let app = spawn_app().await;
     let access = app.signed_in_customer("owner@mail.ru").await;
     // Whoever held the session and the password asks to move the account to their address…
-    let change = app
-        .post_auth(
-            "/api/v1/me/email",
-            &access,
-            &json!({ "new_email": "thief@mail.ru", "current_password": PASSWORD }),
-        )
-        .await;
-    assert_eq!(change.status(), StatusCode::ACCEPTED);
-    let mail = app
-        .wait_for_mail("thief@mail.ru", "/confirm-email-change?token=", 1)
-        .await;
-    let change_token = token_in(&mail, "/confirm-email-change?token=");
+    let change_token = request_email_change(&app, &access, "thief@mail.ru").await;
     // …the owner is told at once, at the current address…
     let notice = app
         .wait_for_mail("owner@mail.ru", "Запрошена смена адреса", 1)
